@@ -1,0 +1,266 @@
+// The ksim command line. Thin: it parses flags, calls scenarios/ and reports/, and maps outcomes
+// to Jepsen's exit codes: 0 valid, 1 invalid, 2 unknown (liveness), 254 bad input, 255 internal
+// error. Bad input is one line on stderr, never a stack trace.
+
+import { writeFileSync } from 'node:fs';
+import { makeChalk, table, verdictColour } from '../reports/text.js';
+import { DEMO_SAFE_KINDS, type DemoResult, runDemo, type Verdict } from '../scenarios/kernel-demo/run.js';
+import { checkDeterminism } from '../sim/determinism.js';
+import { describeFault } from '../sim/faults.js';
+import { InputError } from '../sim/input.js';
+import { type NemesisKind, validateNemesisKinds } from '../sim/nemesis.js';
+import { toJsonLines } from '../sim/trace.js';
+import { parseArgs } from './args.js';
+import { runBench } from './bench.js';
+
+export const EXIT = { valid: 0, invalid: 1, unknown: 2, badInput: 254, internal: 255 } as const;
+
+const USAGE = `ksim — deterministic simulation and fault injection for Kafka's replication protocols
+
+usage:
+  ksim demo [--seed N | --seeds N] [--kinds k1,k2|swarm] [--fault-phase-ms N] [--liveness-ms N]
+            [--recheck] [--json] [--trace out.jsonl]
+                 run the kernel demo protocol (a 3-node replicated log) under a random nemesis
+  ksim bench [--json]
+                 performance figures: bare scheduler events/s and the demo under faults
+  ksim help      this text
+
+Coming with the broker (not available yet): run, sweep, replay, shrink, check, list, zoo.
+Exit codes: 0 valid, 1 invalid, 2 unknown (liveness), 254 bad input, 255 internal error.`;
+
+const PLANNED = new Set(['run', 'sweep', 'replay', 'shrink', 'check', 'list', 'zoo']);
+
+export function main(argv: readonly string[]): number {
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      case 'demo':
+        return demo(rest);
+      case 'bench':
+        return bench(rest);
+      default:
+        if (PLANNED.has(command)) throw new InputError(`ksim ${command}: not available yet — it arrives with the Kafka broker; try "ksim demo"`);
+        throw new InputError(`ksim: unknown command "${command}" (try "ksim help")`);
+    }
+  } catch (e) {
+    if (e instanceof InputError) {
+      process.stderr.write(`${e.message}\n`);
+      return EXIT.badInput;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(`ksim: internal error: ${err.message}\n`);
+    if (process.env.KSIM_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return EXIT.internal;
+  }
+}
+
+function verdictExit(v: Verdict): number {
+  return EXIT[v];
+}
+
+function demo(argv: readonly string[]): number {
+  const { positional, flags } = parseArgs(
+    argv,
+    {
+      seed: { type: 'int' },
+      seeds: { type: 'int' },
+      kinds: { type: 'list' },
+      'fault-phase-ms': { type: 'int' },
+      'liveness-ms': { type: 'int' },
+      recheck: { type: 'boolean' },
+      json: { type: 'boolean' },
+      trace: { type: 'string' },
+    },
+    'demo',
+  );
+  if (positional.length > 0) throw new InputError(`ksim demo: unexpected argument "${positional[0]}"`);
+  if (flags.has('seed') && flags.has('seeds')) throw new InputError('ksim demo: give --seed or --seeds, not both');
+  const seeds = (flags.get('seeds') as number | undefined) ?? 1;
+  if (seeds < 1 || seeds > 1_000_000) throw new InputError(`ksim demo: --seeds must be between 1 and 1000000, got ${seeds}`);
+  const firstSeed = (flags.get('seed') as number | undefined) ?? 1;
+  const kindsFlag = flags.get('kinds') as string[] | undefined;
+  let kinds: NemesisKind[] | 'swarm' = DEMO_SAFE_KINDS;
+  if (kindsFlag !== undefined) kinds = kindsFlag.length === 1 && kindsFlag[0] === 'swarm' ? 'swarm' : validateNemesisKinds(kindsFlag, 'ksim demo: --kinds');
+  const faultPhaseMs = positiveFlag(flags.get('fault-phase-ms'), 'fault-phase-ms') ?? 20_000;
+  const livenessMs = positiveFlag(flags.get('liveness-ms'), 'liveness-ms') ?? 10_000;
+  const tracePath = flags.get('trace') as string | undefined;
+  if (tracePath !== undefined && seeds > 1) throw new InputError('ksim demo: --trace needs a single --seed');
+  const json = flags.get('json') === true;
+  const recheck = flags.get('recheck') === true;
+  const c = makeChalk();
+
+  const replayOf = (seed: number) =>
+    [
+      'ksim demo',
+      `--seed ${seed}`,
+      kindsFlag ? `--kinds ${kindsFlag.join(',')}` : '',
+      flags.has('fault-phase-ms') ? `--fault-phase-ms ${faultPhaseMs}` : '',
+      flags.has('liveness-ms') ? `--liveness-ms ${livenessMs}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+  const settings = { faultPhaseMs, livenessMs, kinds };
+  const runOne = (seed: number, record: boolean) => runDemo({ seed, faultPhaseMs, livenessMs, kinds, record });
+
+  if (!json) {
+    process.stdout.write(`${c.bold('ksim demo')} · kernel demo protocol (primary n1, backups n2 n3, client c)\n`);
+    process.stdout.write(
+      `seed ${seeds === 1 ? firstSeed : `${firstSeed}..${firstSeed + seeds - 1}`} · fault phase ${faultPhaseMs}ms · liveness ${livenessMs}ms · nemesis ${kinds === 'swarm' ? 'swarm (kinds drawn per seed)' : kinds.join(',')}\n`,
+    );
+  }
+
+  const results: { r: DemoResult; wallMs: number; determinism?: ReturnType<typeof checkDeterminism> }[] = [];
+  const progress = makeProgress(seeds, json);
+  for (let i = 0; i < seeds; i++) {
+    const seed = firstSeed + i;
+    const t0 = performance.now();
+    const r = runOne(seed, tracePath !== undefined);
+    const wallMs = performance.now() - t0;
+    const entry: (typeof results)[number] = { r, wallMs };
+    if (recheck) {
+      entry.determinism = checkDeterminism(() => {
+        const x = runOne(seed, true);
+        return { hash: x.traceHash, records: x.world.trace.recorded };
+      });
+    }
+    results.push(entry);
+    progress(i + 1, r.verdict);
+  }
+  if (tracePath !== undefined) writeFileSync(tracePath, toJsonLines((results[0] as (typeof results)[number]).r.world.trace.recorded));
+
+  const nondeterministic = results.filter((x) => x.determinism && !x.determinism.deterministic);
+  const worst: Verdict =
+    results.some((x) => x.r.verdict === 'invalid') || nondeterministic.length > 0
+      ? 'invalid'
+      : results.some((x) => x.r.verdict === 'unknown')
+        ? 'unknown'
+        : 'valid';
+
+  if (json) {
+    const docs = results.map(({ r, wallMs, determinism }) => ({
+      scenario: 'kernel-demo',
+      seed: r.seed,
+      settings,
+      verdict: r.verdict,
+      violations: r.failure ? [{ invariant: r.failure.name, atMs: r.failure.timeMs, node: r.failure.node ?? null, detail: r.failure.detail }] : [],
+      notConverged: r.notConverged ?? null,
+      traceHash: r.traceHash,
+      events: r.events,
+      simulatedMs: r.simulatedMs,
+      wallMs: Math.round(wallMs),
+      stats: r.stats,
+      faults: r.faults,
+      ...(r.plan ? { nemesis: { kinds: r.plan.kinds, meanIntervalMs: r.plan.meanIntervalMs, swarm: r.plan.swarm } } : {}),
+      ...(determinism ? { determinism } : {}),
+      replay: replayOf(r.seed),
+    }));
+    const counts = { valid: 0, invalid: 0, unknown: 0 };
+    for (const d of docs) counts[d.verdict]++;
+    process.stdout.write(`${JSON.stringify(seeds === 1 ? docs[0] : { seeds, counts, results: docs }, null, 2)}\n`);
+    return verdictExit(worst);
+  }
+
+  if (seeds === 1) {
+    const { r, wallMs, determinism } = results[0] as (typeof results)[number];
+    if (r.plan) process.stdout.write(`nemesis: kinds ${r.plan.kinds.join(',')} · mean interval ${r.plan.meanIntervalMs}ms\n`);
+    process.stdout.write(`faults (${r.faults.length}):\n`);
+    for (const f of r.faults.slice(0, 40)) process.stdout.write(`  ${String(f.atMs ?? 'on').padStart(7)}ms  ${describeFault(f)}\n`);
+    if (r.faults.length > 40) process.stdout.write(`  … ${r.faults.length - 40} more (--json lists them all)\n`);
+    process.stdout.write(
+      `events ${r.events} · simulated ${r.simulatedMs}ms · wall ${Math.round(wallMs)}ms · trace hash ${r.traceHash}\n` +
+        `written ${r.stats.written} · acknowledged ${r.stats.acked} · messages ${r.stats.messages} (lost ${r.stats.messagesLost}) · disk ops ${r.stats.diskOps} · crashes ${r.stats.crashes}\n`,
+    );
+    if (determinism) process.stdout.write(determinismLine(c, determinism));
+    if (r.failure)
+      process.stdout.write(`${c.red(`✗ ${r.failure.name}`)} at ${r.failure.timeMs}ms${r.failure.node ? ` on ${r.failure.node}` : ''}: ${r.failure.detail}\n`);
+    if (r.notConverged) process.stdout.write(`${c.yellow('did not converge:')} ${r.notConverged}\n`);
+    if (tracePath) process.stdout.write(`trace: ${tracePath} (${r.traceEvents} events)\n`);
+    process.stdout.write(`verdict: ${verdictColour(c, r.verdict)}\n`);
+    if (r.verdict !== 'valid') process.stdout.write(`replay: ${replayOf(r.seed)}\n`);
+    return verdictExit(worst);
+  }
+
+  const rows = [['seed', 'verdict', 'events', 'faults', 'acked', 'trace hash', 'detail']];
+  for (const { r, determinism } of results) {
+    if (r.verdict === 'valid' && (!determinism || determinism.deterministic) && seeds > 20) continue;
+    const detail = r.failure
+      ? `${r.failure.name}: ${r.failure.detail}`
+      : determinism && !determinism.deterministic
+        ? `nondeterministic at trace event ${determinism.divergesAt}`
+        : (r.notConverged ?? '');
+    rows.push([String(r.seed), verdictColour(c, r.verdict), String(r.events), String(r.faults.length), String(r.stats.acked), r.traceHash, detail]);
+  }
+  process.stdout.write(`${table(rows)}\n`);
+  const count = (v: Verdict) => results.filter((x) => x.r.verdict === v).length;
+  const events = results.reduce((n, x) => n + x.r.events, 0);
+  const wall = results.reduce((n, x) => n + x.wallMs, 0);
+  process.stdout.write(
+    `\n${seeds} seeds: ${c.green(`${count('valid')} valid`)}, ${c.red(`${count('invalid')} invalid`)}, ${c.yellow(`${count('unknown')} unknown`)}` +
+      `${recheck ? `, ${nondeterministic.length} nondeterministic` : ''} · ${events} events in ${Math.round(wall)}ms (${Math.round(events / (wall / 1000))} events/s)\n`,
+  );
+  for (const { r } of results.filter((x) => x.r.verdict !== 'valid').slice(0, 10)) process.stdout.write(`replay: ${replayOf(r.seed)}\n`);
+  return verdictExit(worst);
+}
+
+function determinismLine(c: ReturnType<typeof makeChalk>, d: ReturnType<typeof checkDeterminism>): string {
+  if (d.deterministic) return `determinism: ${c.green('two runs, same trace hash')} ${d.hashes[0]}\n`;
+  return `determinism: ${c.red('runs differ')} at trace event ${d.divergesAt}\n  first:  ${d.first}\n  second: ${d.second}\n`;
+}
+
+function positiveFlag(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || v <= 0) throw new InputError(`ksim: --${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+/** Progress on stderr: a redrawn line on a terminal, a line per 10% otherwise; silent for one seed or JSON. */
+function makeProgress(total: number, quiet: boolean): (done: number, verdict: Verdict) => void {
+  if (quiet || total === 1) return () => {};
+  const tty = process.stderr.isTTY === true;
+  const counts = { valid: 0, invalid: 0, unknown: 0 };
+  let lastTenth = 0;
+  return (done, verdict) => {
+    counts[verdict]++;
+    const line = `${done}/${total} seeds · ${counts.valid} valid · ${counts.invalid} invalid · ${counts.unknown} unknown`;
+    if (tty) {
+      process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
+    } else if (Math.floor((done * 10) / total) > lastTenth || done === total) {
+      lastTenth = Math.floor((done * 10) / total);
+      process.stderr.write(`${line}\n`);
+    }
+  };
+}
+
+function bench(argv: readonly string[]): number {
+  const { positional, flags } = parseArgs(argv, { json: { type: 'boolean' } }, 'bench');
+  if (positional.length > 0) throw new InputError(`ksim bench: unexpected argument "${positional[0]}"`);
+  const report = runBench();
+  if (flags.get('json') === true) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return 0;
+  }
+  const c = makeChalk();
+  process.stdout.write(`${c.bold('ksim bench')} · node ${report.node}\n`);
+  process.stdout.write(`kernel (bare scheduler, no-op events): ${report.kernelEventsPerSec.toLocaleString('en-US')} events/s\n\n`);
+  const rows = [['scenario', 'seeds', 'events', 'simulated ms', 'wall ms', 'events/s', 'speed-up', 'heap MB']];
+  for (const s of report.scenarios) {
+    rows.push([
+      s.name,
+      String(s.seeds),
+      String(s.events),
+      String(s.simulatedMs),
+      String(s.wallMs),
+      s.eventsPerSec.toLocaleString('en-US'),
+      `${s.speedup}×`,
+      String(s.heapMb),
+    ]);
+  }
+  process.stdout.write(`${table(rows)}\n`);
+  return 0;
+}

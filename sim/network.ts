@@ -1,0 +1,301 @@
+// The simulated network: TCP-like connections between named nodes.
+//
+// Fault model (what a Kafka process sees of a real network):
+// - One connection per pair of nodes, FIFO in each direction. Inside a connection nothing is
+//   duplicated or reordered; Kafka-level duplicates come from client retries, not the network.
+// - Latency per message = base + uniform jitter + (rarely) an exponential long tail, per directed
+//   link. With a bandwidth set, a message also waits for the link and for its own transmission.
+// - A message is lost only when its connection breaks: a reset, a partition found at delivery
+//   time, a crashed receiver, or a node closing the connection. Everything in flight on a broken
+//   connection is lost. Each end is told (`onDisconnect`) after its own detection delay — fast
+//   for a reset or refused connection, slow for a partition, where no packet says anything and
+//   only a timeout notices. Until an end has been told, what it sends goes into the dead
+//   connection and is lost; once told, its next send opens a new connection.
+//   (Simplification: a new connection needs no handshake; a half-open peer that has not yet been
+//   told still loses its own sends even though the other end has reconnected.)
+// - A partition is a set of blocked directed links (symmetric groups, one-way, bridge, isolate).
+//   Nothing crosses a blocked link; an idle connection across a partition survives it, as TCP does.
+// - A clog holds a directed link: it delivers nothing for a while, then everything, in order.
+
+import type { Rng } from './rng.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface LinkConfig {
+  /** Fixed one-way latency. */
+  baseMs: number;
+  /** Uniform extra latency in [0, jitterMs). */
+  jitterMs: number;
+  /** Probability that a message gets a long-tail delay on top. */
+  tailProbability: number;
+  /** Mean of the exponential long-tail delay. */
+  tailMeanMs: number;
+  /** Link capacity in bytes per ms (1 MB/s = 1000); 0 or absent: unlimited. */
+  bandwidthBytesPerMs?: number;
+}
+
+export interface NetworkConfig {
+  link: LinkConfig;
+  /** Overrides per directed link, keyed `from->to`. */
+  links?: Record<string, Partial<LinkConfig>>;
+  /** How long an end takes to notice a reset or refused connection: [min, max] ms. */
+  resetDetectMs: [number, number];
+  /** How long an end takes to notice that a partition killed its connection: [min, max] ms. */
+  partitionDetectMs: [number, number];
+  /** Size assumed for a message sent without one. */
+  defaultMessageBytes: number;
+}
+
+export const DEFAULT_NETWORK: NetworkConfig = {
+  link: { baseMs: 0.5, jitterMs: 1, tailProbability: 0.001, tailMeanMs: 50 },
+  resetDetectMs: [1, 20],
+  partitionDetectMs: [2000, 8000],
+  defaultMessageBytes: 128,
+};
+
+/** What the network needs from the world around it. */
+export interface NetworkHost {
+  readonly scheduler: Scheduler;
+  stream(name: string): Rng;
+  isUp(node: string): boolean;
+  deliver(msg: InFlight): void;
+  notifyDisconnect(node: string, peer: string, cause: string): void;
+  trace(node: string, kind: string, cause: string | undefined, fields: Record<string, string | number | boolean | undefined>): void;
+  describe(msg: unknown): string;
+}
+
+export interface InFlight {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly msg: unknown;
+  readonly sizeBytes: number;
+  readonly sentMs: number;
+  readonly arriveMs: number;
+}
+
+interface Direction {
+  readonly from: string;
+  readonly to: string;
+  queue: InFlight[];
+  head: number;
+  lastArriveMs: number;
+  busyUntilMs: number;
+  clogUntilMs: number;
+  readonly rng: Rng;
+  readonly link: LinkConfig;
+}
+
+interface Connection {
+  readonly a: string;
+  readonly b: string;
+  readonly ab: Direction;
+  readonly ba: Direction;
+  /** Ends that must still be told that the connection broke; their sends are lost meanwhile. */
+  readonly deadFor: Set<string>;
+  breaks: number;
+}
+
+export type LostReason = 'connection-broken' | 'partition' | 'receiver-down' | 'closed';
+
+export class Network {
+  private readonly conns = new Map<string, Connection>();
+  private blocked = new Set<string>();
+  private readonly clogged = new Set<Direction>();
+  private msgCounter = 0;
+  readonly stats = { sent: 0, delivered: 0, lost: 0, breaks: 0 };
+
+  constructor(
+    private readonly host: NetworkHost,
+    private readonly config: NetworkConfig = DEFAULT_NETWORK,
+  ) {}
+
+  /** The directed links currently blocked by a partition, as `from->to`. */
+  get blockedLinks(): readonly string[] {
+    return [...this.blocked].sort();
+  }
+
+  isBlocked(from: string, to: string): boolean {
+    return this.blocked.has(`${from}->${to}`);
+  }
+
+  send(from: string, to: string, msg: unknown, sizeBytes: number | undefined, cause: string | undefined): void {
+    if (from === to) throw new Error(`${from} cannot send a message to itself`);
+    const conn = this.connection(from, to);
+    const dir = conn.a === from ? conn.ab : conn.ba;
+    const id = `m${this.msgCounter++}`;
+    const size = sizeBytes ?? this.config.defaultMessageBytes;
+    this.stats.sent++;
+    const type = this.host.describe(msg);
+    if (conn.deadFor.has(from)) {
+      this.stats.lost++;
+      this.host.trace(from, 'net.lost', cause, { msg: id, to, type, reason: 'connection-broken' });
+      return;
+    }
+    const now = this.host.scheduler.now;
+    let departMs = now;
+    const bw = dir.link.bandwidthBytesPerMs;
+    if (bw !== undefined && bw > 0) {
+      departMs = Math.max(now, dir.busyUntilMs) + size / bw;
+      dir.busyUntilMs = departMs;
+    }
+    let latency = dir.link.baseMs + dir.rng.next() * dir.link.jitterMs;
+    if (dir.link.tailProbability > 0 && dir.rng.chance(dir.link.tailProbability)) latency += dir.rng.exp(dir.link.tailMeanMs);
+    // Round to microseconds so traces stay readable; keep FIFO within the direction.
+    const arriveMs = Math.max(roundUs(departMs + latency), dir.lastArriveMs);
+    dir.lastArriveMs = arriveMs;
+    const inflight: InFlight = { id, from, to, msg, sizeBytes: size, sentMs: now, arriveMs };
+    dir.queue.push(inflight);
+    this.host.trace(from, 'net.send', cause, { msg: id, to, type, arriveMs });
+    this.host.scheduler.at(arriveMs, () => this.pump(dir));
+  }
+
+  /** Break the connection between `a` and `b`, as a TCP reset: in-flight messages are lost. */
+  reset(a: string, b: string, cause: string | undefined): void {
+    this.breakConnection(this.connection(a, b), this.config.resetDetectMs, cause, 'reset');
+  }
+
+  /** `node` closes its connection to `peer` (e.g. on a request timeout). */
+  close(node: string, peer: string, cause: string | undefined): void {
+    const conn = this.conns.get(key(node, peer));
+    if (conn === undefined) return;
+    this.breakConnection(conn, this.config.resetDetectMs, cause, 'closed', node);
+  }
+
+  /** Break every connection of `node` (it crashed). Peers are told after a reset delay. */
+  breakAllOf(node: string, cause: string | undefined): void {
+    for (const conn of this.sortedConnections()) {
+      if (conn.a === node || conn.b === node) this.breakConnection(conn, this.config.resetDetectMs, cause, 'node-down', node);
+    }
+  }
+
+  /** Replace the partition in force by this set of blocked directed links (`from->to`). */
+  setBlocked(links: Iterable<string>): void {
+    this.blocked = new Set(links);
+  }
+
+  /** Remove every partition and clog; held messages start flowing again. */
+  heal(): void {
+    this.blocked.clear();
+    const dirs = [...this.clogged];
+    this.clogged.clear();
+    for (const dir of dirs) {
+      dir.clogUntilMs = 0;
+      this.host.scheduler.at(this.host.scheduler.now, () => this.pump(dir));
+    }
+  }
+
+  /** Hold messages from `from` to `to` for `durationMs`, then deliver them in order. */
+  clog(from: string, to: string, durationMs: number): void {
+    const conn = this.connection(from, to);
+    const dir = conn.a === from ? conn.ab : conn.ba;
+    const until = this.host.scheduler.now + durationMs;
+    if (until > dir.clogUntilMs) dir.clogUntilMs = until;
+    this.clogged.add(dir);
+    this.host.scheduler.at(dir.clogUntilMs, () => this.pump(dir));
+  }
+
+  /** Messages in flight (sent, not yet delivered or lost). */
+  get inFlight(): number {
+    let n = 0;
+    for (const c of this.conns.values()) n += c.ab.queue.length - c.ab.head + (c.ba.queue.length - c.ba.head);
+    return n;
+  }
+
+  // Deliver the head of a direction's queue if it is due and nothing holds it back. Every message
+  // schedules one pump at its arrival time, so extra pumps are harmless: a pump only ever takes
+  // the head, and only when the head is due.
+  private pump(dir: Direction): void {
+    const now = this.host.scheduler.now;
+    if (dir.head >= dir.queue.length) return;
+    const m = dir.queue[dir.head] as InFlight;
+    if (m.arriveMs > now) return;
+    if (dir.clogUntilMs > now) return; // a pump is scheduled for the clog's end
+    if (dir.clogUntilMs !== 0) {
+      dir.clogUntilMs = 0;
+      this.clogged.delete(dir);
+    }
+    const conn = this.connection(m.from, m.to);
+    dir.head++;
+    if (this.blocked.has(`${m.from}->${m.to}`)) {
+      this.lose(m, 'partition');
+      this.breakConnection(conn, this.config.partitionDetectMs, m.id, 'partition');
+      return;
+    }
+    if (!this.host.isUp(m.to)) {
+      this.lose(m, 'receiver-down');
+      this.breakConnection(conn, this.config.resetDetectMs, m.id, 'receiver-down');
+      return;
+    }
+    this.compact(dir);
+    this.stats.delivered++;
+    this.host.deliver(m);
+    const next = dir.queue[dir.head];
+    if (next !== undefined && next.arriveMs <= now) this.host.scheduler.at(now, () => this.pump(dir));
+  }
+
+  private breakConnection(conn: Connection, detectMs: [number, number], cause: string | undefined, why: string, initiator?: string): void {
+    conn.breaks++;
+    this.stats.breaks++;
+    for (const dir of [conn.ab, conn.ba]) {
+      for (let i = dir.head; i < dir.queue.length; i++) this.lose(dir.queue[i] as InFlight, 'connection-broken');
+      dir.queue = [];
+      dir.head = 0;
+    }
+    this.host.trace('world', 'net.break', cause, { a: conn.a, b: conn.b, why });
+    const breakNo = conn.breaks;
+    for (const [end, peer] of [
+      [conn.a, conn.b],
+      [conn.b, conn.a],
+    ] as const) {
+      if (conn.deadFor.has(end)) continue; // already waiting to be told
+      conn.deadFor.add(end);
+      // The end that closed the connection knows at once; the other learns after a delay.
+      const delay = end === initiator ? 0 : roundUs(conn.ab.rng.uniform(detectMs[0], detectMs[1]));
+      this.host.scheduler.after(delay, () => {
+        conn.deadFor.delete(end);
+        if (this.host.isUp(end)) this.host.notifyDisconnect(end, peer, `break${breakNo}:${conn.a}-${conn.b}`);
+      });
+    }
+  }
+
+  private lose(m: InFlight, reason: LostReason): void {
+    this.stats.lost++;
+    this.host.trace('world', 'net.lost', m.id, { from: m.from, to: m.to, reason });
+  }
+
+  private compact(dir: Direction): void {
+    if (dir.head > 64 && dir.head * 2 > dir.queue.length) {
+      dir.queue = dir.queue.slice(dir.head);
+      dir.head = 0;
+    }
+  }
+
+  private sortedConnections(): Connection[] {
+    return [...this.conns.keys()].sort().map((k) => this.conns.get(k) as Connection);
+  }
+
+  private connection(x: string, y: string): Connection {
+    const k = key(x, y);
+    let c = this.conns.get(k);
+    if (c === undefined) {
+      const [a, b] = x < y ? [x, y] : [y, x];
+      c = { a, b, ab: this.direction(a, b), ba: this.direction(b, a), deadFor: new Set(), breaks: 0 };
+      this.conns.set(k, c);
+    }
+    return c;
+  }
+
+  private direction(from: string, to: string): Direction {
+    const override = this.config.links?.[`${from}->${to}`];
+    const link = override === undefined ? this.config.link : { ...this.config.link, ...override };
+    return { from, to, queue: [], head: 0, lastArriveMs: 0, busyUntilMs: 0, clogUntilMs: 0, rng: this.host.stream(`net/${from}->${to}`), link };
+  }
+}
+
+function key(x: string, y: string): string {
+  return x < y ? `${x}|${y}` : `${y}|${x}`;
+}
+
+function roundUs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
