@@ -25,7 +25,7 @@ export type RunStatus =
   | 'stopped';
 
 export interface RunLimits {
-  /** Run events with time ≤ untilMs (default: no limit). */
+  /** Run events with time ≤ untilMs (default: no limit); simulated time ends at untilMs. */
   untilMs?: number;
   /** At most this many events in this call (default: 10 million). */
   maxEvents?: number;
@@ -95,7 +95,11 @@ export class Scheduler {
     let n = 0;
     for (;;) {
       const head = this.heap[0];
-      if (head === undefined) return 'idle';
+      if (head === undefined) {
+        // Nothing left to do: simulated time still reaches the requested limit.
+        if (untilMs !== Number.POSITIVE_INFINITY && untilMs > this.nowMs) this.nowMs = untilMs;
+        return 'idle';
+      }
       if (head.cancelled) {
         this.pop();
         continue;
