@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Calls that bring in wall-clock time, unseeded randomness or GC-dependent behaviour (DESIGN.md §1). */
-export const BANNED: { name: string; pattern: RegExp }[] = [
+const BANNED: { name: string; pattern: RegExp }[] = [
   { name: 'Math.random', pattern: /\bMath\.random\b/ },
   { name: 'Date.now', pattern: /\bDate\.now\b/ },
   { name: 'new Date() without an argument', pattern: /\bnew\s+Date\s*\(\s*\)/ },
@@ -23,11 +23,11 @@ export const BANNED: { name: string; pattern: RegExp }[] = [
 ];
 
 /** Source text with comments blanked out (line structure kept), so prose may name banned calls. */
-export function stripComments(src: string): string {
+function stripComments(src: string): string {
   return src.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (m) => m.replace(/[^\n]/g, ' '));
 }
 
-export function findBanned(src: string): { line: number; name: string }[] {
+function findBanned(src: string): { line: number; name: string }[] {
   const hits: { line: number; name: string }[] = [];
   stripComments(src)
     .split('\n')
