@@ -10,7 +10,8 @@
 //   connection is lost. Each end is told (`onDisconnect`) after its own detection delay — fast
 //   for a reset or refused connection, slow for a partition, where no packet says anything and
 //   only a timeout notices. Until an end has been told, what it sends goes into the dead
-//   connection and is lost; once told, its next send opens a new connection.
+//   connection and is lost; once told, its next send opens a new connection. A process that is
+//   down (crashed) is told nothing: when it restarts it is a new process with no connections.
 //   (Simplification: a new connection needs no handshake; a half-open peer that has not yet been
 //   told still loses its own sends even though the other end has reconnected.)
 // - A partition is a set of blocked directed links (symmetric groups, one-way, bridge, isolate).
@@ -90,9 +91,14 @@ interface Connection {
   readonly b: string;
   readonly ab: Direction;
   readonly ba: Direction;
-  /** Ends that must still be told that the connection broke; their sends are lost meanwhile. */
-  readonly deadFor: Set<string>;
+  /**
+   * Ends that must still be told that the connection broke (with the break that will tell them);
+   * their sends are lost meanwhile.
+   */
+  readonly deadFor: Map<string, number>;
   breaks: number;
+  /** Draws detection delays; separate from the links' latency streams so a break shifts no latency. */
+  readonly rng: Rng;
 }
 
 export type LostReason = 'connection-broken' | 'partition' | 'receiver-down' | 'closed';
@@ -247,11 +253,18 @@ export class Network {
       [conn.a, conn.b],
       [conn.b, conn.a],
     ] as const) {
+      // A process that is down has no connection to be told about: when it restarts, it is a new
+      // process that opens new connections (and hears nothing of its predecessor's).
+      if (!this.host.isUp(end)) {
+        conn.deadFor.delete(end);
+        continue;
+      }
       if (conn.deadFor.has(end)) continue; // already waiting to be told
-      conn.deadFor.add(end);
+      conn.deadFor.set(end, breakNo);
       // The end that closed the connection knows at once; the other learns after a delay.
-      const delay = end === initiator ? 0 : roundUs(conn.ab.rng.uniform(detectMs[0], detectMs[1]));
+      const delay = end === initiator ? 0 : roundUs(conn.rng.uniform(detectMs[0], detectMs[1]));
       this.host.scheduler.after(delay, () => {
+        if (conn.deadFor.get(end) !== breakNo) return; // the end crashed meanwhile
         conn.deadFor.delete(end);
         if (this.host.isUp(end)) this.host.notifyDisconnect(end, peer, `break${breakNo}:${conn.a}-${conn.b}`);
       });
@@ -279,7 +292,7 @@ export class Network {
     let c = this.conns.get(k);
     if (c === undefined) {
       const [a, b] = x < y ? [x, y] : [y, x];
-      c = { a, b, ab: this.direction(a, b), ba: this.direction(b, a), deadFor: new Set(), breaks: 0 };
+      c = { a, b, ab: this.direction(a, b), ba: this.direction(b, a), deadFor: new Map(), breaks: 0, rng: this.host.stream(`net/conn/${a}|${b}`) };
       this.conns.set(k, c);
     }
     return c;

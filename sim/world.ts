@@ -376,7 +376,10 @@ export class World {
 
   /** After a clock change, every pending timer of the node is re-converted to simulated time. */
   private rescheduleTimers(slot: NodeSlot): void {
-    for (const [id, t] of [...slot.timers.entries()].sort((x, y) => x[0] - y[0])) {
+    // In deadline order (ties: the order they were set), so that timers a forward step makes
+    // overdue, which all land on the same instant, still fire in local-clock order.
+    const timers = [...slot.timers.entries()].sort((x, y) => x[1].localDeadlineMs - y[1].localDeadlineMs || x[0] - y[0]);
+    for (const [id, t] of timers) {
       this.scheduler.cancel(t.ev);
       t.ev = this.scheduleTimer(slot, slot.incarnation, id, t.tag, t.localDeadlineMs);
     }

@@ -1,0 +1,414 @@
+// The simulated network, seen from nodes: latency, FIFO, bandwidth, partitions, clogs, resets,
+// closes, crashed and paused receivers. Every test drives a World with tiny probe nodes that record
+// what they receive (and when, in simulated time) and when they are told a connection broke.
+
+import { describe, expect, it } from 'vitest';
+import type { Node, NodeContext } from '../../core/ports.js';
+import { applyFault } from '../../sim/faults.js';
+import type { NetworkConfig } from '../../sim/network.js';
+import { World } from '../../sim/world.js';
+
+interface Received {
+  readonly to: string;
+  readonly from: string;
+  readonly msg: string;
+  readonly atMs: number;
+}
+
+interface Disconnected {
+  readonly node: string;
+  readonly peer: string;
+  readonly atMs: number;
+}
+
+/** A node that only records: what it receives, and which connections it is told broke. */
+class Probe implements Node<string> {
+  ctx: NodeContext<string> | undefined;
+  constructor(
+    private readonly world: World,
+    private readonly log: Log,
+  ) {}
+  start(ctx: NodeContext<string>): void {
+    this.ctx = ctx;
+  }
+  onMessage(ctx: NodeContext<string>, from: string, msg: string): void {
+    this.log.received.push({ to: ctx.name, from, msg, atMs: this.world.now });
+  }
+  onTimer(): void {}
+  onDisconnect(ctx: NodeContext<string>, peer: string): void {
+    this.log.disconnects.push({ node: ctx.name, peer, atMs: this.world.now });
+    this.log.onDisconnect?.(ctx, peer);
+  }
+}
+
+interface Log {
+  received: Received[];
+  disconnects: Disconnected[];
+  onDisconnect?: (ctx: NodeContext<string>, peer: string) => void;
+}
+
+const QUIET_LINK = { baseMs: 5, jitterMs: 10, tailProbability: 0, tailMeanMs: 0 };
+
+function makeWorld(nodes: string[], network: Partial<NetworkConfig> = {}, seed = 7): { world: World; log: Log } {
+  const world = new World({ seed, record: true, network: { link: QUIET_LINK, resetDetectMs: [1, 20], partitionDetectMs: [2000, 8000], ...network } });
+  const log: Log = { received: [], disconnects: [] };
+  for (const n of nodes) world.addNode(n, () => new Probe(world, log));
+  world.startAll();
+  return { world, log };
+}
+
+function ctxOf(world: World, node: string): NodeContext<string> {
+  const ctx = world.nodeState<Probe>(node)?.ctx;
+  if (ctx === undefined) throw new Error(`${node} is not running`);
+  return ctx;
+}
+
+/** Schedule `from` to send `msg` to `to` at simulated time `atMs`. */
+function sendAt(world: World, atMs: number, from: string, to: string, msg: string, sizeBytes?: number): void {
+  world.at(atMs, `test-send-${msg}`, () => ctxOf(world, from).send(to, msg, sizeBytes));
+}
+
+function msgsTo(log: Log, to: string, from?: string): string[] {
+  return log.received.filter((r) => r.to === to && (from === undefined || r.from === from)).map((r) => r.msg);
+}
+
+function receivedAt(log: Log, msg: string): number | undefined {
+  return log.received.find((r) => r.msg === msg)?.atMs;
+}
+
+/** Time of the first `net.lost` trace record with this reason. */
+function lostAt(world: World, reason: string): number {
+  const rec = world.trace.recorded.find((r) => r.kind === 'net.lost' && r.fields?.reason === reason);
+  if (rec === undefined) throw new Error(`no message was lost with reason ${reason}`);
+  return rec.timeMs;
+}
+
+function disconnectsOf(log: Log, node: string): Disconnected[] {
+  return log.disconnects.filter((d) => d.node === node);
+}
+
+describe('network: latency and ordering', () => {
+  it('each message takes between base and base + jitter when there is no long tail', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    // Spaced far apart so that the FIFO rule never has to hold a message back.
+    for (let i = 0; i < 300; i++) sendAt(world, i * 100, 'a', 'b', `m${i}`);
+    world.run();
+    expect(log.received).toHaveLength(300);
+    const latencies = log.received.map((r) => r.atMs - Number(r.msg.slice(1)) * 100);
+    for (const l of latencies) {
+      expect(l).toBeGreaterThanOrEqual(5);
+      expect(l).toBeLessThanOrEqual(15);
+    }
+    // The jitter is used: latencies spread over the whole range.
+    expect(Math.min(...latencies)).toBeLessThan(6);
+    expect(Math.max(...latencies)).toBeGreaterThan(14);
+  });
+
+  it('messages on one connection arrive in send order even when jitter exceeds the gap between sends', () => {
+    const { world, log } = makeWorld(['a', 'b'], { link: { ...QUIET_LINK, jitterMs: 50 } });
+    const sent: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      sent.push(`m${i}`);
+      sendAt(world, i * 0.1, 'a', 'b', `m${i}`);
+    }
+    world.run();
+    expect(msgsTo(log, 'b')).toEqual(sent);
+    // Arrival times never go backwards.
+    const times = log.received.map((r) => r.atMs);
+    expect(times).toEqual([...times].sort((x, y) => x - y));
+  });
+
+  it('a connection does not hold back other pairs: latencies of a->b are the same with or without traffic on c->b', () => {
+    const arrivals = (withCrossTraffic: boolean) => {
+      const { world, log } = makeWorld(['a', 'b', 'c'], { link: { ...QUIET_LINK, bandwidthBytesPerMs: 10 } });
+      for (let i = 0; i < 50; i++) {
+        sendAt(world, i * 200, 'a', 'b', `a${i}`, 100);
+        if (withCrossTraffic) for (let j = 0; j < 5; j++) sendAt(world, i * 200 + j, 'c', 'b', `c${i}.${j}`, 1000);
+      }
+      world.run();
+      if (withCrossTraffic) expect(msgsTo(log, 'b', 'c')).toHaveLength(250);
+      return log.received.filter((r) => r.from === 'a').map((r) => r.atMs);
+    };
+    const alone = arrivals(false);
+    expect(alone).toHaveLength(50);
+    expect(arrivals(true)).toEqual(alone);
+  });
+
+  it('a clog or partition of one pair leaves the other pairs flowing', () => {
+    const { world, log } = makeWorld(['a', 'b', 'c']);
+    world.at(0, 'clog', () => world.network.clog('a', 'b', 10_000));
+    world.at(0, 'partition', () => world.network.setBlocked(['a->c', 'c->a']));
+    sendAt(world, 1, 'c', 'b', 'c-to-b');
+    sendAt(world, 1, 'b', 'a', 'b-to-a');
+    sendAt(world, 1, 'b', 'c', 'b-to-c');
+    world.run({ untilMs: 100 });
+    expect(receivedAt(log, 'c-to-b')).toBeLessThanOrEqual(16);
+    expect(receivedAt(log, 'b-to-a')).toBeLessThanOrEqual(16);
+    expect(receivedAt(log, 'b-to-c')).toBeLessThanOrEqual(16);
+  });
+});
+
+describe('network: bandwidth', () => {
+  it('a message waits for its own transmission (size / bandwidth) and for the messages ahead of it on a busy link', () => {
+    const { world, log } = makeWorld(['a', 'b'], { link: { baseMs: 5, jitterMs: 0, tailProbability: 0, tailMeanMs: 0, bandwidthBytesPerMs: 100 } });
+    sendAt(world, 0, 'a', 'b', 'first', 1000); // 10 ms on the wire + 5 ms latency
+    sendAt(world, 0, 'a', 'b', 'second', 1000); // waits for first: departs at 20
+    sendAt(world, 0, 'a', 'b', 'third', 500); // departs at 25
+    sendAt(world, 100, 'a', 'b', 'later', 1000); // the link is idle again
+    sendAt(world, 100, 'b', 'a', 'reverse', 1000); // the other direction is its own link
+    world.run();
+    expect(receivedAt(log, 'first')).toBe(15);
+    expect(receivedAt(log, 'second')).toBe(25);
+    expect(receivedAt(log, 'third')).toBe(30);
+    expect(receivedAt(log, 'later')).toBe(115);
+    expect(receivedAt(log, 'reverse')).toBe(115);
+  });
+
+  it('a message sent without a size counts as defaultMessageBytes', () => {
+    const { world, log } = makeWorld(['a', 'b'], {
+      link: { baseMs: 1, jitterMs: 0, tailProbability: 0, tailMeanMs: 0, bandwidthBytesPerMs: 10 },
+      defaultMessageBytes: 200,
+    });
+    sendAt(world, 0, 'a', 'b', 'x');
+    world.run();
+    expect(receivedAt(log, 'x')).toBe(21);
+  });
+});
+
+describe('network: partitions', () => {
+  it('a partition by sides blocks both ways across sides; a node named in no side keeps its links (bridge)', () => {
+    const { world, log } = makeWorld(['a', 'b', 'c', 'd']);
+    world.at(0, 'f', () => applyFault(world, { fault: 'partition', sides: [['a', 'b'], ['c']] }));
+    // Separate connections, so a break on one does not explain a loss on another.
+    sendAt(world, 1, 'a', 'c', 'a-c');
+    sendAt(world, 1, 'c', 'b', 'c-b');
+    sendAt(world, 1, 'a', 'b', 'a-b'); // same side
+    sendAt(world, 1, 'd', 'a', 'd-a'); // d is named in no side
+    sendAt(world, 1, 'c', 'd', 'c-d');
+    sendAt(world, 1, 'd', 'c', 'd-c');
+    world.run({ untilMs: 1000 });
+    expect(world.network.isBlocked('a', 'c') && world.network.isBlocked('c', 'a')).toBe(true);
+    expect(world.network.isBlocked('a', 'd') || world.network.isBlocked('d', 'c')).toBe(false);
+    expect(log.received.map((r) => r.msg).sort()).toEqual(['a-b', 'c-d', 'd-a', 'd-c']);
+    const partitionLosses = world.trace.recorded.filter((r) => r.kind === 'net.lost' && r.fields?.reason === 'partition');
+    expect(partitionLosses.map((r) => `${r.fields?.from}->${r.fields?.to}`).sort()).toEqual(['a->c', 'c->b']);
+  });
+
+  it('a one-way partition blocks one direction only', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    world.at(0, 'f', () => applyFault(world, { fault: 'partition', oneWay: { from: ['a'], to: ['b'] } }));
+    // b->a first: once a->b is lost, the connection is broken and b's sends would be lost too.
+    sendAt(world, 1, 'b', 'a', 'b-a');
+    sendAt(world, 100, 'a', 'b', 'a-b');
+    world.run({ untilMs: 1000 });
+    expect(world.network.blockedLinks).toEqual(['a->b']);
+    expect(msgsTo(log, 'a')).toEqual(['b-a']);
+    expect(msgsTo(log, 'b')).toEqual([]);
+    expect(lostAt(world, 'partition')).toBeGreaterThanOrEqual(105);
+  });
+
+  it('isolate cuts one node off from every other node, which still talk among themselves', () => {
+    const { world, log } = makeWorld(['a', 'b', 'c']);
+    world.at(0, 'f', () => applyFault(world, { fault: 'partition', isolate: 'a' }));
+    sendAt(world, 1, 'a', 'b', 'a-b');
+    sendAt(world, 1, 'c', 'a', 'c-a');
+    sendAt(world, 1, 'b', 'c', 'b-c');
+    sendAt(world, 1, 'c', 'b', 'c-b');
+    world.run({ untilMs: 1000 });
+    expect(world.network.blockedLinks).toEqual(['a->b', 'a->c', 'b->a', 'c->a']);
+    expect(log.received.map((r) => r.msg).sort()).toEqual(['b-c', 'c-b']);
+  });
+
+  it('a message in flight when a partition starts is lost; both ends are told after the partition detection delay; sends before being told are lost', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    sendAt(world, 0, 'a', 'b', 'in-flight'); // arrives at 5..15
+    world.at(1, 'f', () => applyFault(world, { fault: 'partition', sides: [['a'], ['b']] }));
+    sendAt(world, 1000, 'a', 'b', 'a-before-told-partitioned');
+    world.at(1500, 'heal', () => world.network.heal());
+    sendAt(world, 1600, 'a', 'b', 'a-before-told-healed');
+    sendAt(world, 1600, 'b', 'a', 'b-before-told-healed');
+    log.onDisconnect = (ctx, peer) => ctx.send(peer, `${ctx.name}-after-told`);
+    world.run();
+    const brokeAt = lostAt(world, 'partition');
+    expect(brokeAt).toBeGreaterThanOrEqual(5);
+    expect(brokeAt).toBeLessThanOrEqual(15);
+    for (const node of ['a', 'b']) {
+      const told = disconnectsOf(log, node);
+      expect(told).toHaveLength(1);
+      expect(told[0]?.atMs).toBeGreaterThanOrEqual(brokeAt + 2000);
+      expect(told[0]?.atMs).toBeLessThanOrEqual(brokeAt + 8000);
+    }
+    // Everything sent before being told went into the dead connection; the first send after
+    // being told opened a new one and got through (the partition was healed by then).
+    const delivered = log.received.map((r) => r.msg).sort();
+    expect(delivered).toEqual(['a-after-told', 'b-after-told']);
+    expect(receivedAt(log, 'a-after-told')).toBeGreaterThan(disconnectsOf(log, 'a')[0]?.atMs ?? Number.NaN);
+  });
+
+  it('an idle connection survives a partition: nothing sent, nothing broken, nobody told', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    sendAt(world, 0, 'a', 'b', 'before');
+    world.at(100, 'f', () => applyFault(world, { fault: 'partition', sides: [['a'], ['b']] }));
+    world.at(30_000, 'heal', () => world.network.heal());
+    sendAt(world, 30_001, 'a', 'b', 'after');
+    sendAt(world, 30_001, 'b', 'a', 'reply');
+    world.run();
+    expect(log.disconnects).toEqual([]);
+    expect(world.network.stats.breaks).toBe(0);
+    expect(msgsTo(log, 'b')).toEqual(['before', 'after']);
+    expect(msgsTo(log, 'a')).toEqual(['reply']);
+  });
+
+  it('a partition that is healed before a message arrives does not lose it (only the link state at delivery counts)', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    world.at(0, 'clog', () => world.network.clog('a', 'b', 50));
+    sendAt(world, 1, 'a', 'b', 'held');
+    world.at(10, 'partition', () => world.network.setBlocked(['a->b']));
+    world.at(40, 'unblock', () => world.network.setBlocked([]));
+    world.run();
+    expect(msgsTo(log, 'b')).toEqual(['held']);
+    expect(receivedAt(log, 'held')).toBe(50);
+    expect(log.disconnects).toEqual([]);
+  });
+});
+
+describe('network: clogs', () => {
+  it('a clog holds messages on one directed link, then delivers all of them in order when it ends', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    world.at(0, 'clog', () => applyFault(world, { fault: 'clog', from: 'a', to: 'b', durationMs: 500 }));
+    const sent: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      sent.push(`m${i}`);
+      sendAt(world, 10 + i, 'a', 'b', `m${i}`);
+    }
+    sendAt(world, 10, 'b', 'a', 'reverse');
+    world.run();
+    expect(msgsTo(log, 'b')).toEqual(sent);
+    for (const r of log.received.filter((x) => x.to === 'b')) expect(r.atMs).toBe(500);
+    expect(receivedAt(log, 'reverse')).toBeLessThanOrEqual(25);
+    expect(log.disconnects).toEqual([]);
+  });
+
+  it('a message sent after the clog ends is not held, and a message due after the end arrives at its own time', () => {
+    const { world, log } = makeWorld(['a', 'b'], { link: { baseMs: 5, jitterMs: 0, tailProbability: 0, tailMeanMs: 0 } });
+    world.at(0, 'clog', () => world.network.clog('a', 'b', 100));
+    sendAt(world, 90, 'a', 'b', 'due-during'); // due at 95: held to 100
+    sendAt(world, 98, 'a', 'b', 'due-after'); // due at 103
+    sendAt(world, 200, 'a', 'b', 'later');
+    world.run();
+    expect(receivedAt(log, 'due-during')).toBe(100);
+    expect(receivedAt(log, 'due-after')).toBe(103);
+    expect(receivedAt(log, 'later')).toBe(205);
+  });
+
+  it('heal ends a clog early and the held messages flow at once, in order', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    world.at(0, 'clog', () => world.network.clog('a', 'b', 10_000));
+    for (let i = 0; i < 5; i++) sendAt(world, 1 + i, 'a', 'b', `m${i}`);
+    world.at(200, 'heal', () => applyFault(world, { fault: 'heal' }));
+    world.run();
+    expect(msgsTo(log, 'b')).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    for (const r of log.received) expect(r.atMs).toBe(200);
+  });
+});
+
+describe('network: broken connections', () => {
+  it('a reset loses the messages in flight both ways, and both ends are told within resetDetectMs', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    sendAt(world, 0, 'a', 'b', 'a-b');
+    sendAt(world, 0, 'b', 'a', 'b-a');
+    world.at(2, 'reset', () => applyFault(world, { fault: 'reset', from: 'a', to: 'b' }));
+    log.onDisconnect = (ctx, peer) => ctx.send(peer, `${ctx.name}-after-told`);
+    world.run();
+    for (const node of ['a', 'b']) {
+      const told = disconnectsOf(log, node);
+      expect(told).toHaveLength(1);
+      expect(told[0]?.atMs).toBeGreaterThanOrEqual(2 + 1);
+      expect(told[0]?.atMs).toBeLessThanOrEqual(2 + 20);
+    }
+    expect(log.received.map((r) => r.msg).sort()).toEqual(['a-after-told', 'b-after-told']);
+    expect(world.trace.recorded.filter((r) => r.kind === 'net.lost' && r.fields?.reason === 'connection-broken')).toHaveLength(2);
+  });
+
+  it('ctx.disconnect tells the closer at once and the peer after a reset delay; messages in flight are lost', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    sendAt(world, 0, 'a', 'b', 'delivered');
+    sendAt(world, 99, 'a', 'b', 'in-flight');
+    sendAt(world, 99, 'b', 'a', 'in-flight-back');
+    world.at(100, 'close', () => ctxOf(world, 'a').disconnect('b'));
+    world.run();
+    expect(log.received.map((r) => r.msg)).toEqual(['delivered']);
+    expect(disconnectsOf(log, 'a').map((d) => d.atMs)).toEqual([100]);
+    const peer = disconnectsOf(log, 'b');
+    expect(peer).toHaveLength(1);
+    expect(peer[0]?.atMs).toBeGreaterThanOrEqual(101);
+    expect(peer[0]?.atMs).toBeLessThanOrEqual(120);
+  });
+
+  it('a message to a crashed node is lost and the sender is told the connection broke (refused)', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    world.at(0, 'crash', () => applyFault(world, { fault: 'crash', node: 'b' }));
+    sendAt(world, 10, 'a', 'b', 'to-dead');
+    world.at(30_000, 'restart', () => world.restart('b'));
+    sendAt(world, 30_001, 'a', 'b', 'to-restarted');
+    world.run();
+    const lost = lostAt(world, 'receiver-down');
+    expect(lost).toBeGreaterThanOrEqual(15);
+    expect(lost).toBeLessThanOrEqual(25);
+    const told = disconnectsOf(log, 'a');
+    expect(told).toHaveLength(1);
+    expect(told[0]?.atMs).toBeGreaterThanOrEqual(lost + 1);
+    expect(told[0]?.atMs).toBeLessThanOrEqual(lost + 20);
+    expect(log.received.map((r) => r.msg)).toEqual(['to-restarted']);
+  });
+
+  it('a crash loses what is in flight to and from the crashed node, and the peer is told within resetDetectMs', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    sendAt(world, 0, 'a', 'b', 'a-b');
+    sendAt(world, 0, 'b', 'a', 'b-a');
+    world.at(2, 'crash', () => world.crash('b'));
+    world.run();
+    expect(log.received).toEqual([]);
+    expect(log.disconnects.map((d) => d.node)).toEqual(['a']);
+    expect(log.disconnects[0]?.atMs).toBeGreaterThanOrEqual(3);
+    expect(log.disconnects[0]?.atMs).toBeLessThanOrEqual(22);
+  });
+
+  it("a restarted node's sends are not lost to a connection its previous incarnation was never told had broken", () => {
+    // b is partitioned away; a's message finds the partition and breaks the connection, so b is
+    // waiting (2..8 s) to be told. b crashes meanwhile and comes back as a new process, which has
+    // no connection at all: its first message (after the heal) must open a new one and get through.
+    const { world, log } = makeWorld(['a', 'b']);
+    world.at(0, 'f', () => applyFault(world, { fault: 'partition', sides: [['a'], ['b']] }));
+    sendAt(world, 1, 'a', 'b', 'lost-to-partition');
+    world.at(100, 'crash', () => world.crash('b'));
+    world.at(200, 'heal', () => world.network.heal());
+    world.at(300, 'restart', () => world.restart('b'));
+    sendAt(world, 400, 'b', 'a', 'from-new-incarnation');
+    world.run();
+    expect(msgsTo(log, 'a')).toEqual(['from-new-incarnation']);
+    // Nor is the new process told about a connection it never had.
+    expect(disconnectsOf(log, 'b')).toEqual([]);
+    expect(disconnectsOf(log, 'a')).toHaveLength(1);
+  });
+});
+
+describe('network: paused receivers', () => {
+  it('messages to a paused node are held and handled in order after the pause ends', () => {
+    const { world, log } = makeWorld(['a', 'b']);
+    world.at(0, 'pause', () => applyFault(world, { fault: 'pause', node: 'b', durationMs: 1000 }));
+    const sent: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      sent.push(`m${i}`);
+      sendAt(world, 10 + i * 0.5, 'a', 'b', `m${i}`);
+    }
+    sendAt(world, 1500, 'a', 'b', 'after-pause');
+    world.run();
+    expect(msgsTo(log, 'b')).toEqual([...sent, 'after-pause']);
+    for (const r of log.received.slice(0, 10)) expect(r.atMs).toBe(1000);
+    expect(receivedAt(log, 'after-pause')).toBeLessThanOrEqual(1515);
+    // A pause is not a broken connection.
+    expect(log.disconnects).toEqual([]);
+    expect(world.network.stats.lost).toBe(0);
+  });
+});
