@@ -7,7 +7,8 @@
 //   Simplification: write-back here makes a file's oldest dirty writes durable in the order they
 //   were made; Linux writes back page by page, in no promised order.
 // - A crash (power loss) keeps what is durable. Of each write made since, the seed decides
-//   whether it is dropped, kept, or torn — a sector-aligned prefix of it kept. Surviving writes
+//   whether it is dropped, kept, or torn — a sector-aligned prefix of it kept (a truncation made
+//   since is dropped or kept with the same weights). Surviving writes
 //   are applied in order, and a write that would start beyond the end of what survived is dropped
 //   too, so a file never gains a hole of bytes that were never written.
 // - Metadata operations (create, rename, delete) are durable when they complete, as on a
@@ -159,7 +160,9 @@ export class SimDisk {
     const factor = now < this.slowUntilMs ? this.slowFactor : 1;
     const completeMs = Math.max(now, this.lastCompleteMs) + Math.round(this.rng.uniform(lo, hi) * factor * 1000) / 1000;
     this.lastCompleteMs = completeMs;
-    this.queue.push({ id, kind, ...args, completeMs, done });
+    // The data is copied now, as a write() system call copies it: the caller may reuse its buffer.
+    const data = args.data?.slice();
+    this.queue.push({ id, kind, ...args, ...(data === undefined ? {} : { data }), completeMs, done });
     this.host.scheduler.at(completeMs, () => this.pump());
     return id;
   }
@@ -225,7 +228,7 @@ export class SimDisk {
         const growth = Math.max(0, offset + data.length - curLen);
         if (growth > 0 && (now < this.enospcUntilMs || this.usedBytes() + growth > this.config.capacityBytes)) return fail('ENOSPC');
         const file = f ?? this.create(op.file);
-        this.mutate(file, { kind: 'write', offset, data: data.slice(), atMs: now });
+        this.mutate(file, { kind: 'write', offset, data, atMs: now });
         this.stats.bytesWritten += data.length;
         return { ok: true, value: op.kind === 'append' ? offset : undefined };
       }
@@ -331,6 +334,7 @@ export class SimDisk {
     this.stats.crashes++;
     this.queue = [];
     this.head = 0;
+    this.lastCompleteMs = this.host.scheduler.now; // the dropped operations delay nothing
     this.writebackAtMs = undefined;
     const fate = this.config.crashFate;
     const total = fate.drop + fate.keep + fate.tear;
@@ -342,7 +346,8 @@ export class SimDisk {
       const result = new Bytes(f.durable.view());
       for (const m of f.pending) {
         if (m.kind === 'truncate') {
-          if (this.rng.chance(0.5)) result.truncate(m.length);
+          // A truncation is dropped with the weight of `drop`; otherwise it happened.
+          if (this.rng.next() * total >= fate.drop) result.truncate(m.length);
           continue;
         }
         if (m.offset > result.len) {
@@ -387,6 +392,7 @@ export class SimDisk {
     this.files.clear();
     this.queue = [];
     this.head = 0;
+    this.lastCompleteMs = this.host.scheduler.now;
     this.writebackAtMs = undefined;
   }
 
