@@ -26,7 +26,13 @@ const MAX = Number.MAX_SAFE_INTEGER;
 
 export const CONFIG: readonly ConfigEntry[] = [
   // Topic / broker log and replication
-  { key: 'min.insync.replicas', type: 'int', default: 1, min: 1, doc: 'ISR size below which acks=all produce is refused (and, with KIP-966, the high watermark stops)' },
+  {
+    key: 'min.insync.replicas',
+    type: 'int',
+    default: 1,
+    min: 1,
+    doc: 'ISR size below which acks=all produce is refused (and, with KIP-966, the high watermark stops)',
+  },
   { key: 'unclean.leader.election.enable', type: 'boolean', default: false, doc: 'elect an out-of-sync replica when no ISR (or ELR) member is available' },
   { key: 'replica.lag.time.max.ms', type: 'int', default: 30_000, min: 1, doc: 'a follower not caught up for this long leaves the ISR' },
   { key: 'replica.fetch.wait.max.ms', type: 'int', default: 500, min: 0, doc: 'long-poll time of a follower fetch' },
@@ -49,7 +55,14 @@ export const CONFIG: readonly ConfigEntry[] = [
   { key: 'log.index.interval.bytes', type: 'int', default: 4096, min: 1, doc: 'bytes between offset-index entries' },
   { key: 'broker.heartbeat.interval.ms', type: 'int', default: 2000, min: 1, doc: 'broker heartbeat period' },
   { key: 'broker.session.timeout.ms', type: 'int', default: 9000, min: 1, doc: 'a broker without a heartbeat for this long is fenced' },
-  { key: 'metadata.fetch.wait.max.ms', type: 'int', default: 500, min: 0, doc: 'long-poll time of a broker fetching the metadata log', note: 'ksim name; KRaft brokers fetch the metadata log with Fetch (same long poll)' },
+  {
+    key: 'metadata.fetch.wait.max.ms',
+    type: 'int',
+    default: 500,
+    min: 0,
+    doc: 'long-poll time of a broker fetching the metadata log',
+    note: 'ksim name; KRaft brokers fetch the metadata log with Fetch (same long poll)',
+  },
   // Producer
   { key: 'acks', type: 'string', default: 'all', allowed: ['all', '-1', '1', '0'], doc: 'acknowledgements the producer waits for' },
   { key: 'enable.idempotence', type: 'boolean', default: true, doc: 'producer ids and sequence numbers: retries never duplicate or reorder' },
@@ -57,24 +70,53 @@ export const CONFIG: readonly ConfigEntry[] = [
   { key: 'batch.size', type: 'int', default: 16_384, min: 1, doc: 'bytes per producer batch' },
   { key: 'retries', type: 'int', default: 2_147_483_647, min: 0, doc: 'producer retries of a failed batch' },
   { key: 'delivery.timeout.ms', type: 'int', default: 120_000, min: 1, doc: 'a send fails if not acknowledged within this time' },
-  { key: 'request.timeout.ms', type: 'int', default: 30_000, min: 1, doc: 'a client request without a response for this long is failed (and its connection closed)' },
+  {
+    key: 'request.timeout.ms',
+    type: 'int',
+    default: 30_000,
+    min: 1,
+    doc: 'a client request without a response for this long is failed (and its connection closed)',
+  },
   { key: 'retry.backoff.ms', type: 'int', default: 100, min: 0, doc: 'first retry back-off' },
   { key: 'retry.backoff.max.ms', type: 'int', default: 1000, min: 0, doc: 'exponential back-off cap' },
   { key: 'max.in.flight.requests.per.connection', type: 'int', default: 5, min: 1, doc: 'unacknowledged produce requests per broker' },
   { key: 'metadata.max.age.ms', type: 'int', default: 300_000, min: 1, doc: 'clients refresh metadata at least this often' },
   // Consumer
-  { key: 'auto.offset.reset', type: 'string', default: 'earliest', kafkaDefault: 'latest', allowed: ['earliest', 'latest', 'none'], doc: 'where a consumer starts without a valid position', note: 'earliest, as Jepsen configures it, so that every record can be seen' },
+  {
+    key: 'auto.offset.reset',
+    type: 'string',
+    default: 'earliest',
+    kafkaDefault: 'latest',
+    allowed: ['earliest', 'latest', 'none'],
+    doc: 'where a consumer starts without a valid position',
+    note: 'earliest, as Jepsen configures it, so that every record can be seen',
+  },
   { key: 'fetch.max.wait.ms', type: 'int', default: 500, min: 0, doc: 'long-poll time of a consumer fetch' },
   { key: 'max.partition.fetch.bytes', type: 'int', default: 1_048_576, min: 1, doc: 'bytes per partition in one consumer fetch' },
   // The bug zoo (DESIGN.md §3)
   { key: 'fix.kip-101', type: 'boolean', default: true, doc: 'false: a follower truncates to its own high watermark on restart / becoming follower' },
   { key: 'fix.kip-279', type: 'boolean', default: true, doc: 'false: OffsetsForLeaderEpoch answers with an end offset only, one round (KAFKA-6361)' },
   { key: 'fix.kip-320', type: 'boolean', default: true, doc: 'false: fetches carry no current leader epoch; no truncation detection (KAFKA-6880)' },
-  { key: 'fix.kafka-7128', type: 'boolean', default: true, doc: "false: a follower joins the ISR once its LEO reaches the leader's (possibly stale) high watermark" },
+  {
+    key: 'fix.kafka-7128',
+    type: 'boolean',
+    default: true,
+    doc: "false: a follower joins the ISR once its LEO reaches the leader's (possibly stale) high watermark",
+  },
   { key: 'fix.maximal-isr', type: 'boolean', default: true, doc: 'false: the high watermark advances on the committed ISR while an expansion is in flight' },
   { key: 'fix.kip-903', type: 'boolean', default: true, doc: 'false: AlterPartition carries no broker epochs' },
-  { key: 'fix.kip-966', type: 'boolean', default: true, doc: 'false: no Eligible Leader Replicas, no strict min ISR; the last replica standing may return truncated and lead' },
-  { key: 'fix.generation-fencing', type: 'boolean', default: true, doc: 'false: offset commits are not checked against the group generation (consumer groups, later)' },
+  {
+    key: 'fix.kip-966',
+    type: 'boolean',
+    default: true,
+    doc: 'false: no Eligible Leader Replicas, no strict min ISR; the last replica standing may return truncated and lead',
+  },
+  {
+    key: 'fix.generation-fencing',
+    type: 'boolean',
+    default: true,
+    doc: 'false: offset commits are not checked against the group generation (consumer groups, later)',
+  },
 ];
 
 const BY_KEY = new Map(CONFIG.map((e) => [e.key, e]));

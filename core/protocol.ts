@@ -35,7 +35,13 @@ export type ErrorCode =
   | 'BROKER_ID_NOT_REGISTERED';
 
 /** Errors after which a client refreshes metadata before retrying. */
-export const METADATA_ERRORS: ReadonlySet<ErrorCode> = new Set(['NOT_LEADER_OR_FOLLOWER', 'FENCED_LEADER_EPOCH', 'UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'KAFKA_STORAGE_ERROR']);
+export const METADATA_ERRORS: ReadonlySet<ErrorCode> = new Set([
+  'NOT_LEADER_OR_FOLLOWER',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'KAFKA_STORAGE_ERROR',
+]);
 
 export interface TopicPartition {
   readonly topic: string;

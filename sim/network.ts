@@ -5,17 +5,21 @@
 //   duplicated or reordered; Kafka-level duplicates come from client retries, not the network.
 // - Latency per message = base + uniform jitter + (rarely) an exponential long tail, per directed
 //   link. With a bandwidth set, a message also waits for the link and for its own transmission.
-// - A message is lost only when its connection breaks: a reset, a partition found at delivery
-//   time, a crashed receiver, or a node closing the connection. Everything in flight on a broken
-//   connection is lost. Each end is told (`onDisconnect`) after its own detection delay — fast
-//   for a reset or refused connection, slow for a partition, where no packet says anything and
-//   only a timeout notices. Until an end has been told, what it sends goes into the dead
+// - A message is lost only when its connection breaks: a reset, a partition that outlasts TCP's
+//   retransmissions, a crashed receiver, or a node closing the connection. Everything in flight on
+//   a broken connection is lost. Each end is told (`onDisconnect`) after its own detection delay —
+//   fast for a reset or refused connection, slow for a partition, where no packet says anything
+//   and only a timeout notices. Until an end has been told, what it sends goes into the dead
 //   connection and is lost; once told, its next send opens a new connection. A process that is
 //   down (crashed) is told nothing: when it restarts it is a new process with no connections.
 //   (Simplification: a new connection needs no handshake; a half-open peer that has not yet been
 //   told still loses its own sends even though the other end has reconnected.)
 // - A partition is a set of blocked directed links (symmetric groups, one-way, bridge, isolate).
-//   Nothing crosses a blocked link; an idle connection across a partition survives it, as TCP does.
+//   Nothing crosses a blocked link. As with TCP, a blocked stream stalls rather than loses data: its
+//   messages are held while the sender retransmits, and flow again, in order, if the partition
+//   heals in time. If the head message has been held for `retransmitGiveUpMs`, the sender's TCP
+//   gives up: the connection breaks, the sender is told at once and the peer after
+//   `partitionDetectMs`. An idle connection across a partition survives it.
 // - A clog holds a directed link: it delivers nothing for a while, then everything, in order.
 
 import type { Rng } from './rng.js';
@@ -40,7 +44,13 @@ export interface NetworkConfig {
   links?: Record<string, Partial<LinkConfig>>;
   /** How long an end takes to notice a reset or refused connection: [min, max] ms. */
   resetDetectMs: [number, number];
-  /** How long an end takes to notice that a partition killed its connection: [min, max] ms. */
+  /**
+   * How long TCP retransmits into a blocked link before the connection breaks: [min, max] ms.
+   * (Linux gives up after ~15 minutes with tcp_retries2=15; ksim defaults to 10–20 s to keep runs
+   * short. Kafka's own request timeouts usually close the connection before either.)
+   */
+  retransmitGiveUpMs: [number, number];
+  /** How long the far end takes to notice that a partition killed its connection: [min, max] ms. */
   partitionDetectMs: [number, number];
   /** Size assumed for a message sent without one. */
   defaultMessageBytes: number;
@@ -49,6 +59,7 @@ export interface NetworkConfig {
 export const DEFAULT_NETWORK: NetworkConfig = {
   link: { baseMs: 0.5, jitterMs: 1, tailProbability: 0.001, tailMeanMs: 50 },
   resetDetectMs: [1, 20],
+  retransmitGiveUpMs: [10_000, 20_000],
   partitionDetectMs: [2000, 8000],
   defaultMessageBytes: 128,
 };
@@ -82,6 +93,8 @@ interface Direction {
   lastArriveMs: number;
   busyUntilMs: number;
   clogUntilMs: number;
+  /** While the head message is held by a partition: when the sender's TCP gives up. */
+  giveUpAtMs: number | undefined;
   readonly rng: Rng;
   readonly link: LinkConfig;
 }
@@ -107,6 +120,8 @@ export class Network {
   private readonly conns = new Map<string, Connection>();
   private blocked = new Set<string>();
   private readonly clogged = new Set<Direction>();
+  /** Directions whose head message is held by a partition. */
+  private readonly held = new Set<Direction>();
   private msgCounter = 0;
   readonly stats = { sent: 0, delivered: 0, lost: 0, breaks: 0 };
 
@@ -177,6 +192,7 @@ export class Network {
   /** Replace the partition in force by this set of blocked directed links (`from->to`). */
   setBlocked(links: Iterable<string>): void {
     this.blocked = new Set(links);
+    this.releaseHeld();
   }
 
   /** Remove every partition and clog; held messages start flowing again. */
@@ -188,6 +204,12 @@ export class Network {
       dir.clogUntilMs = 0;
       this.host.scheduler.at(this.host.scheduler.now, () => this.pump(dir));
     }
+    this.releaseHeld();
+  }
+
+  /** Re-examine every stream a partition holds (the partition changed). */
+  private releaseHeld(): void {
+    for (const dir of [...this.held]) this.host.scheduler.at(this.host.scheduler.now, () => this.pump(dir));
   }
 
   /** Hold messages from `from` to `to` for `durationMs`, then deliver them in order. */
@@ -221,12 +243,24 @@ export class Network {
       this.clogged.delete(dir);
     }
     const conn = this.connection(m.from, m.to);
-    dir.head++;
     if (this.blocked.has(`${m.from}->${m.to}`)) {
+      // The stream stalls while the sender retransmits; the connection breaks if it lasts too long.
+      if (dir.giveUpAtMs === undefined) {
+        dir.giveUpAtMs = roundUs(now + conn.rng.uniform(this.config.retransmitGiveUpMs[0], this.config.retransmitGiveUpMs[1]));
+        this.held.add(dir);
+        this.host.scheduler.at(dir.giveUpAtMs, () => this.pump(dir));
+      }
+      if (now < dir.giveUpAtMs) return;
+      dir.head++;
       this.lose(m, 'partition');
-      this.breakConnection(conn, this.config.partitionDetectMs, m.id, 'partition');
+      this.breakConnection(conn, this.config.partitionDetectMs, m.id, 'partition', m.from);
       return;
     }
+    if (dir.giveUpAtMs !== undefined) {
+      dir.giveUpAtMs = undefined;
+      this.held.delete(dir);
+    }
+    dir.head++;
     if (!this.host.isUp(m.to)) {
       this.lose(m, 'receiver-down');
       this.breakConnection(conn, this.config.resetDetectMs, m.id, 'receiver-down');
@@ -246,6 +280,8 @@ export class Network {
       for (let i = dir.head; i < dir.queue.length; i++) this.lose(dir.queue[i] as InFlight, 'connection-broken');
       dir.queue = [];
       dir.head = 0;
+      dir.giveUpAtMs = undefined;
+      this.held.delete(dir);
     }
     this.host.trace('world', 'net.break', cause, { a: conn.a, b: conn.b, why });
     const breakNo = conn.breaks;
@@ -301,7 +337,18 @@ export class Network {
   private direction(from: string, to: string): Direction {
     const override = this.config.links?.[`${from}->${to}`];
     const link = override === undefined ? this.config.link : { ...this.config.link, ...override };
-    return { from, to, queue: [], head: 0, lastArriveMs: 0, busyUntilMs: 0, clogUntilMs: 0, rng: this.host.stream(`net/${from}->${to}`), link };
+    return {
+      from,
+      to,
+      queue: [],
+      head: 0,
+      lastArriveMs: 0,
+      busyUntilMs: 0,
+      clogUntilMs: 0,
+      giveUpAtMs: undefined,
+      rng: this.host.stream(`net/${from}->${to}`),
+      link,
+    };
   }
 }
 
