@@ -16,18 +16,22 @@ describe('kernel demo protocol', () => {
     expect(acked).toBeGreaterThan(50 * 300);
   });
 
-  it('its durability check catches bit flips it cannot repair, and names the fault that caused them', () => {
-    // Swarm mode turns disk faults on for some seeds; the toy protocol has no defence against corruption.
-    let found: { seed: number; detail: string; flipped: boolean } | undefined;
-    for (let seed = 1; seed <= 60 && found === undefined; seed++) {
+  it('its checks catch the faults it is not built for (wipes, bit flips), and the trace names the fault', () => {
+    // Swarm mode turns wipes and disk faults on for some seeds; the toy protocol has no defence
+    // against a backup losing its disk or against corruption, and its durability check says so.
+    const failures: { seed: number; detail: string; explained: boolean }[] = [];
+    for (let seed = 1; seed <= 60; seed++) {
       const r = runDemo({ seed, kinds: 'swarm', record: true, faultPhaseMs: 10_000, livenessMs: 5000 });
-      if (r.failure?.name !== 'AckedIsDurableOnTwo') continue;
-      const flipped = r.world.trace.recorded.some((e) => e.kind === 'disk.fault' && e.fields?.kind === 'bitflip' && e.timeMs <= (r.failure?.timeMs ?? 0));
-      found = { seed, detail: r.failure.detail, flipped };
+      if (r.failure === undefined) continue;
+      const before = r.world.trace.recorded.filter((e) => e.timeMs <= (r.failure?.timeMs ?? 0));
+      const explained = before.some((e) => e.kind === 'node.wipe' || (e.kind === 'disk.fault' && e.fields?.kind === 'bitflip'));
+      failures.push({ seed, detail: `${r.failure.name}: ${r.failure.detail}`, explained });
     }
-    expect(found).toBeDefined();
-    expect(found?.detail).toMatch(/committed but durable only on/);
-    expect(found?.flipped).toBe(true);
+    expect(failures.length).toBeGreaterThan(0);
+    for (const f of failures) {
+      expect(f.detail, `seed ${f.seed}`).toMatch(/AckedIsDurableOnTwo: .* committed but durable only on/);
+      expect(f.explained, `seed ${f.seed}: ${f.detail}`).toBe(true);
+    }
   });
 
   it('the suite reaches the rare paths: torn writes, recovery truncation, partition-detected breaks, paused delivery, clock steps', () => {
@@ -44,8 +48,19 @@ describe('kernel demo protocol', () => {
       }
     };
     for (let seed = 1; seed <= 30; seed++) {
+      // TCP gives up on a stalled stream after 0.3–1 s here (default 10–20 s), so that the
+      // nemesis's partitions, a few seconds long, outlast it and break connections.
+      const network = { retransmitGiveUpMs: [300, 1000] as [number, number] };
       observe(
-        runDemo({ seed, kinds: ['partition', 'pause', 'clock', 'clog', 'reset'], meanIntervalMs: 1500, record: true, faultPhaseMs: 8000, livenessMs: 6000 }),
+        runDemo({
+          seed,
+          kinds: ['partition', 'pause', 'clock', 'clog', 'reset'],
+          meanIntervalMs: 1500,
+          record: true,
+          faultPhaseMs: 8000,
+          livenessMs: 6000,
+          network,
+        }),
       );
     }
     // The demo fsyncs every append, so a crash finds unsynced data only inside the short
