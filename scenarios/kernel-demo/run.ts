@@ -82,7 +82,10 @@ export function runDemo(o: DemoOptions): DemoResult {
   // from the commits themselves (index order), which keeps the check O(entry) per commit.
   let durabilityViolation: string | undefined;
   const offsets = [0];
+  // Acknowledgements over every incarnation of the client (a restart starts a new Client object).
+  const acked = new Set<string>();
   world.trace.subscribe((rec) => {
+    if (rec.kind === 'client.ok') acked.add(rec.fields?.value as string);
     if (rec.kind !== 'log.commit' || durabilityViolation !== undefined) return;
     const index = rec.fields?.index as number;
     const value = rec.fields?.value as string;
@@ -124,7 +127,7 @@ export function runDemo(o: DemoOptions): DemoResult {
         const p = w.nodeState<Primary>(PRIMARY);
         if (p === undefined) return 'primary is down at the end';
         const held = new Set(p.log);
-        const missing = [...(client?.acked ?? [])].filter((v) => !held.has(v));
+        const missing = [...acked].filter((v) => !held.has(v));
         if (missing.length > 0) return `acknowledged values missing from the primary's log: ${missing.slice(0, 5).join(', ')}`;
         return undefined;
       },
@@ -150,7 +153,7 @@ export function runDemo(o: DemoOptions): DemoResult {
     plan,
     stats: {
       written: p?.log.length ?? 0,
-      acked: client?.acked.size ?? 0,
+      acked: acked.size,
       committed: p?.committed ?? 0,
       messages: world.network.stats.sent,
       messagesLost: world.network.stats.lost,
