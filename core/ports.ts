@@ -45,6 +45,12 @@ export interface NodeContext<M = unknown> {
   readonly random: RandomPort;
   /** Record a structured trace event (it also feeds the run's trace hash). */
   trace(kind: string, fields?: TraceFields): void;
+  /**
+   * The process exits (as Kafka halts when its only log directory fails). Unlike a crash the
+   * machine stays up: what the process wrote to the page cache is kept. The node stays down until
+   * it is restarted.
+   */
+  halt(reason: string): void;
 }
 
 export type TraceFields = Record<string, string | number | boolean | null | undefined | readonly (string | number)[]>;

@@ -387,6 +387,13 @@ export class SimDisk {
     return this.rng.pick(boundaries);
   }
 
+  /** The process died but the machine did not: queued operations never happen; written data stays. */
+  dropQueue(): void {
+    this.queue = [];
+    this.head = 0;
+    this.lastCompleteMs = this.host.scheduler.now;
+  }
+
   /** The disk is replaced by an empty one. */
   wipe(): void {
     this.files.clear();

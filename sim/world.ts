@@ -362,6 +362,10 @@ export class World {
         if (!live()) return;
         this.trace.emit(this.now, slot.name, kind, this.currentCause, fields);
       },
+      halt: (reason) => {
+        if (!live()) return;
+        this.stop(slot.name, { keepPageCache: true, reason });
+      },
     };
   }
 
@@ -388,7 +392,17 @@ export class World {
   // -------------------------------------------------------------------------------------------
   // Process and clock faults (called by the fault executor, or directly by tests)
 
+  /** Power loss on the node's machine: memory, timers and unsynced writes may be lost. */
   crash(name: string): boolean {
+    return this.stop(name, { keepPageCache: false });
+  }
+
+  /**
+   * Stop the node's process. With `keepPageCache` (the process exited, the machine stayed up) its
+   * queued disk operations are dropped but everything already written stays; otherwise power-loss
+   * semantics apply to its disk.
+   */
+  private stop(name: string, how: { keepPageCache: boolean; reason?: string }): boolean {
     const slot = this.slot(name);
     if (!slot.up) return false;
     slot.up = false;
@@ -398,8 +412,13 @@ export class World {
     slot.pauseQueue = [];
     for (const t of slot.timers.values()) this.scheduler.cancel(t.ev);
     slot.timers.clear();
-    const lost = slot.disk.crash();
-    this.emit('node.crash', { ...lost }, name);
+    if (how.keepPageCache) {
+      slot.disk.dropQueue();
+      this.emit('node.halt', { reason: how.reason ?? '' }, name);
+    } else {
+      const lost = slot.disk.crash();
+      this.emit('node.crash', { ...lost }, name);
+    }
     this.network.breakAllOf(name, this.currentCause);
     return true;
   }

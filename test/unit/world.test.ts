@@ -110,6 +110,31 @@ describe('world: processes', () => {
     expect(w.isUp('c')).toBe(true);
   });
 
+  it('a halt stops the process but keeps what it wrote to the page cache; a crash may not', () => {
+    const unsynced = (w: World) => {
+      w.addNode('h', () => ({
+        start: (ctx) => ctx.disk.append('f', new TextEncoder().encode('unsynced'), () => ctx.halt('log directory failed')),
+        onMessage: () => {},
+        onTimer: () => {},
+      }));
+      w.startAll();
+      w.run({ untilMs: 10 });
+    };
+    const halted = world();
+    unsynced(halted);
+    expect(halted.isUp('h')).toBe(false);
+    expect(new TextDecoder().decode(halted.disk('h').visibleContents('f'))).toBe('unsynced');
+    expect(halted.disk('h').durableContents('f')).toEqual(new Uint8Array(0));
+    expect(halted.restart('h')).toBe(true);
+    // With drop-all crash semantics, the same unsynced write does not survive a crash.
+    const crashed = new World({ seed: 1, disk: { crashFate: { drop: 1, keep: 0, tear: 0 } } });
+    crashed.addNode('h', () => ({ start: (ctx) => ctx.disk.append('f', new TextEncoder().encode('unsynced')), onMessage: () => {}, onTimer: () => {} }));
+    crashed.startAll();
+    crashed.run({ untilMs: 10 });
+    crashed.crash('h');
+    expect(crashed.disk('h').visibleContents('f')).toEqual(new Uint8Array(0));
+  });
+
   it('healAll restarts crashed nodes, resumes paused ones and ends drift and partitions', () => {
     const w = world();
     w.startAll();
