@@ -125,7 +125,7 @@ export interface BrokerHeartbeatRequest {
   correlationId: number;
   brokerId: number;
   brokerEpoch: number;
-  /** How far the broker has applied the metadata log. */
+  /** Offset of the last metadata record the broker has applied (-1 if none; Kafka's currentMetadataOffset). */
   metadataOffset: number;
   wantFence: boolean;
 }

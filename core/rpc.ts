@@ -61,7 +61,7 @@ export class Rpc {
   ) {}
 
   /** Send a request; `callback` runs exactly once, with the response or why there is none. */
-  send<K extends RequestType>(node: string, body: ReqBody<K>, callback: (o: RpcOutcome<K>) => void, timeoutMs = this.defaultTimeoutMs): number {
+  send<K extends RequestType>(node: string, body: { type: K } & ReqBody<K>, callback: (o: RpcOutcome<K>) => void, timeoutMs = this.defaultTimeoutMs): number {
     const correlationId = this.nextCorrelationId++;
     const msg = { ...body, correlationId } as unknown as KafkaMessage;
     this.ctx.send(node, msg, messageSize(msg));
@@ -78,7 +78,7 @@ export class Rpc {
   }
 
   /** Send without tracking (acks=0 produce, one-way notifications). */
-  sendOneWay<K extends RequestType>(node: string, body: ReqBody<K>): void {
+  sendOneWay<K extends RequestType>(node: string, body: { type: K } & ReqBody<K>): void {
     const msg = { ...body, correlationId: this.nextCorrelationId++ } as unknown as KafkaMessage;
     this.ctx.send(node, msg, messageSize(msg));
   }
