@@ -127,15 +127,20 @@ export class Broker implements Node<KafkaMessage> {
     if (this.halted || this.rpc.handleResponse(from, msg)) return;
     switch (msg.type) {
       case 'Fetch':
-        return this.onFetch(from, msg);
+        this.onFetch(from, msg);
+        return;
       case 'Produce':
-        return this.onProduce(from, msg);
+        this.onProduce(from, msg);
+        return;
       case 'Metadata':
-        return this.onMetadataRequest(from, msg);
+        this.onMetadataRequest(from, msg);
+        return;
       case 'ListOffsets':
-        return this.onListOffsets(from, msg);
+        this.onListOffsets(from, msg);
+        return;
       case 'OffsetsForLeaderEpoch':
-        return this.onOffsetsForLeaderEpoch(from, msg);
+        this.onOffsetsForLeaderEpoch(from, msg);
+        return;
       default:
         // A late response (its request timed out) or a message for another role.
         this.ctx.trace('broker.ignored', { from, type: msg.type });
@@ -516,11 +521,19 @@ export class Broker implements Node<KafkaMessage> {
       if (req.acks !== 0)
         this.ctx.send(from, { type: 'ProduceResponse', correlationId: req.correlationId, topic: req.topic, partition: req.partition, error, baseOffset });
     };
-    if (p === undefined || !p.isLeader)
-      return reply(p === undefined && !this.image.partitions.has(key) ? 'UNKNOWN_TOPIC_OR_PARTITION' : 'NOT_LEADER_OR_FOLLOWER');
-    if (req.acks === -1 && p.isr.length < p.minIsr) return reply('NOT_ENOUGH_REPLICAS');
+    if (p === undefined || !p.isLeader) {
+      reply(p === undefined && !this.image.partitions.has(key) ? 'UNKNOWN_TOPIC_OR_PARTITION' : 'NOT_LEADER_OR_FOLLOWER');
+      return;
+    }
+    if (req.acks === -1 && p.isr.length < p.minIsr) {
+      reply('NOT_ENOUGH_REPLICAS');
+      return;
+    }
     const result = p.log.appendAsLeader(req.batch, p.leaderEpoch);
-    if (result.kind === 'error') return reply(result.error);
+    if (result.kind === 'error') {
+      reply(result.error);
+      return;
+    }
     this.ctx.trace('produce.append', {
       topic: req.topic,
       partition: req.partition,
@@ -534,7 +547,10 @@ export class Broker implements Node<KafkaMessage> {
       this.wakeParkedFetches(key);
       this.afterLeaderStateChange(p);
     }
-    if (req.acks === 1) return reply('NONE', result.baseOffset);
+    if (req.acks === 1) {
+      reply('NONE', result.baseOffset);
+      return;
+    }
     if (req.acks === 0) return;
     const requiredOffset = result.lastOffset + 1;
     const delayed: DelayedProduce = {
@@ -582,7 +598,10 @@ export class Broker implements Node<KafkaMessage> {
   private onFetch(from: string, req: FetchRequest): void {
     const results = this.serveFetch(req);
     const hasData = results.some((r) => r.error !== 'NONE' || r.records.length > 0 || r.divergingEpoch !== undefined);
-    if (hasData || req.maxWaitMs <= 0) return this.respondFetch(from, req, results);
+    if (hasData || req.maxWaitMs <= 0) {
+      this.respondFetch(from, req, results);
+      return;
+    }
     const parked: ParkedFetch = {
       from,
       req,
@@ -755,11 +774,19 @@ export class Broker implements Node<KafkaMessage> {
     const leo = p.log.logEndOffset;
     const detail = { divergingEpoch: leaderEpoch, divergingEndOffset: leaderEndOffset };
     if (leaderEndOffset === -1) return;
-    if (leaderEpoch === -1) return this.truncate(p, Math.min(leaderEndOffset, leo), 'diverging epoch (leader has no epoch)', detail);
+    if (leaderEpoch === -1) {
+      this.truncate(p, Math.min(leaderEndOffset, leo), 'diverging epoch (leader has no epoch)', detail);
+      return;
+    }
     const local = p.log.endOffsetForEpoch(leaderEpoch);
-    if (local.epoch === -1) return this.truncate(p, Math.min(leaderEndOffset, leo), 'diverging epoch (no local epoch at or below the leader epoch)', detail);
-    if (local.epoch !== leaderEpoch)
-      return this.truncate(p, Math.min(local.endOffset, leo), 'diverging epoch (the follower never had the leader epoch; iterate)', detail);
+    if (local.epoch === -1) {
+      this.truncate(p, Math.min(leaderEndOffset, leo), 'diverging epoch (no local epoch at or below the leader epoch)', detail);
+      return;
+    }
+    if (local.epoch !== leaderEpoch) {
+      this.truncate(p, Math.min(local.endOffset, leo), 'diverging epoch (the follower never had the leader epoch; iterate)', detail);
+      return;
+    }
     this.truncate(p, Math.min(local.endOffset, leaderEndOffset, leo), 'diverging epoch', detail);
   }
 
@@ -811,12 +838,15 @@ export class Broker implements Node<KafkaMessage> {
         leaderEpoch,
         endOffset,
       });
-    if (p === undefined) return reply('UNKNOWN_TOPIC_OR_PARTITION');
-    if (req.currentLeaderEpoch !== -1) {
-      if (p.leaderEpoch > req.currentLeaderEpoch) return reply('FENCED_LEADER_EPOCH');
-      if (p.leaderEpoch < req.currentLeaderEpoch) return reply('UNKNOWN_LEADER_EPOCH');
+    if (p === undefined) {
+      reply('UNKNOWN_TOPIC_OR_PARTITION');
+      return;
     }
-    if (!p.isLeader) return reply('NOT_LEADER_OR_FOLLOWER');
+    const epochError = p.checkLeaderRequest(req.currentLeaderEpoch);
+    if (epochError !== 'NONE') {
+      reply(epochError);
+      return;
+    }
     const r = epochEndOffsetReply(this.config, p.log.epochCache, req.leaderEpoch, p.log.logEndOffset);
     reply('NONE', r.leaderEpoch, r.endOffset);
   }
@@ -833,12 +863,15 @@ export class Broker implements Node<KafkaMessage> {
         offset,
         leaderEpoch,
       });
-    if (p === undefined) return reply('UNKNOWN_TOPIC_OR_PARTITION');
-    if (req.currentLeaderEpoch !== -1) {
-      if (p.leaderEpoch > req.currentLeaderEpoch) return reply('FENCED_LEADER_EPOCH');
-      if (p.leaderEpoch < req.currentLeaderEpoch) return reply('UNKNOWN_LEADER_EPOCH');
+    if (p === undefined) {
+      reply('UNKNOWN_TOPIC_OR_PARTITION');
+      return;
     }
-    if (!p.isLeader) return reply('NOT_LEADER_OR_FOLLOWER');
+    const epochError = p.checkLeaderRequest(req.currentLeaderEpoch);
+    if (epochError !== 'NONE') {
+      reply(epochError);
+      return;
+    }
     reply('NONE', req.timestamp === 'earliest' ? p.log.logStartOffset : p.log.highWatermark, p.leaderEpoch);
   }
 

@@ -209,6 +209,19 @@ export class Partition {
     return Math.min(this.config.int('min.insync.replicas'), this.replicas.length);
   }
 
+  /**
+   * A request meant for this partition's leader, carrying the leader epoch the sender believes
+   * current (KIP-320; -1 for none): a newer local epoch fences it, an older one means this broker
+   * has not caught up yet; then this broker must be the leader.
+   */
+  checkLeaderRequest(currentLeaderEpoch: number): ErrorCode {
+    if (currentLeaderEpoch !== -1) {
+      if (this.leaderEpoch > currentLeaderEpoch) return 'FENCED_LEADER_EPOCH';
+      if (this.leaderEpoch < currentLeaderEpoch) return 'UNKNOWN_LEADER_EPOCH';
+    }
+    return this.role === 'leader' ? 'NONE' : 'NOT_LEADER_OR_FOLLOWER';
+  }
+
   // -------------------------------------------------------------------------------------------
   // Serving a fetch (Partition.fetchRecords / readRecords; notes §2.2, in order)
 
@@ -228,11 +241,8 @@ export class Partition {
       records: [],
     };
     const fail = (error: ErrorCode): FetchedPartition => ({ ...base, error });
-    if (req.currentLeaderEpoch !== -1) {
-      if (this.leaderEpoch > req.currentLeaderEpoch) return fail('FENCED_LEADER_EPOCH');
-      if (this.leaderEpoch < req.currentLeaderEpoch) return fail('UNKNOWN_LEADER_EPOCH');
-    }
-    if (this.role !== 'leader') return fail('NOT_LEADER_OR_FOLLOWER');
+    const epochError = this.checkLeaderRequest(req.currentLeaderEpoch);
+    if (epochError !== 'NONE') return fail(epochError);
     const isFollower = replicaId >= 0;
     if (isFollower && !this.remotes.has(replicaId)) return fail(req.currentLeaderEpoch !== -1 ? 'UNKNOWN_LEADER_EPOCH' : 'NOT_LEADER_OR_FOLLOWER');
     if (req.lastFetchedEpoch !== -1) {
