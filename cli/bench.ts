@@ -6,7 +6,10 @@
 //   (simulated ms per wall ms) and heap in use after the run.
 // Figures are measured here, never asserted by tests (CI machines vary).
 
+import { buildCluster } from '../scenarios/cluster.js';
 import { runDemo } from '../scenarios/kernel-demo/run.js';
+import { installFaults } from '../sim/faults.js';
+import { drawNemesis } from '../sim/nemesis.js';
 import { Rng } from '../sim/rng.js';
 import { Scheduler } from '../sim/scheduler.js';
 
@@ -70,7 +73,54 @@ export function benchDemo(seeds: number): ScenarioBench {
   };
 }
 
+/** One run of a 3-broker cluster (RF 3, 6 partitions, a producer at 100/s, a consumer) under a random nemesis. */
+function clusterRun(seed: number): { events: number; simulatedMs: number } {
+  const faultPhaseMs = 60_000;
+  const c = buildCluster({
+    seed,
+    brokers: 3,
+    topics: [{ name: 't', partitions: 6, replicationFactor: 3 }],
+    config: { 'min.insync.replicas': 2 },
+    producers: [{ id: 'p1', topic: 't', ratePerSec: 100, stopAtMs: faultPhaseMs }],
+    consumers: [{ id: 'k1', topic: 't' }],
+  });
+  const plan = drawNemesis(c.world.streams.stream('nemesis'), {
+    kinds: ['partition', 'crash', 'pause', 'clock', 'disk'],
+    startMs: 3000,
+    endMs: faultPhaseMs,
+    nodes: c.brokers,
+  });
+  installFaults(c.world, plan.faults);
+  c.world.at(faultPhaseMs, 'heal-all', () => c.world.healAll());
+  c.world.startAll();
+  const r = c.world.run({ untilMs: faultPhaseMs + 30_000 });
+  return { events: r.events, simulatedMs: r.simulatedMs };
+}
+
+export function benchCluster(seeds: number): ScenarioBench {
+  clusterRun(0); // warm-up
+  let events = 0;
+  let simulatedMs = 0;
+  const t0 = performance.now();
+  for (let s = 1; s <= seeds; s++) {
+    const r = clusterRun(s);
+    events += r.events;
+    simulatedMs += r.simulatedMs;
+  }
+  const wallMs = performance.now() - t0;
+  return {
+    name: 'kafka-3-brokers (RF 3, 6 partitions, 100 writes/s, random nemesis)',
+    seeds,
+    events,
+    simulatedMs,
+    wallMs: Math.round(wallMs),
+    eventsPerSec: Math.round(events / (wallMs / 1000)),
+    speedup: Math.round((simulatedMs / wallMs) * 10) / 10,
+    heapMb: Math.round((process.memoryUsage().heapUsed / (1024 * 1024)) * 10) / 10,
+  };
+}
+
 export function runBench(): BenchReport {
   const kernel = benchKernel();
-  return { node: process.version, kernelEvents: kernel.events, kernelEventsPerSec: kernel.eventsPerSec, scenarios: [benchDemo(10)] };
+  return { node: process.version, kernelEvents: kernel.events, kernelEventsPerSec: kernel.eventsPerSec, scenarios: [benchDemo(10), benchCluster(5)] };
 }
