@@ -21,6 +21,11 @@ export interface Node<M = unknown> {
    * sent on it that had not been delivered are lost. The next `send` to `peer` opens a new one.
    */
   onDisconnect?(ctx: NodeContext<M>, peer: string): void;
+  /**
+   * The operator asks the process to stop (SIGTERM): it should finish what it must (flush, write
+   * its clean-shutdown marker) and then call `ctx.halt`. A node without this handler halts at once.
+   */
+  onShutdown?(ctx: NodeContext<M>): void;
 }
 
 export type StartReason = 'boot' | 'restart';

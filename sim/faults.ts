@@ -8,7 +8,8 @@
 //
 // A `partition` replaces whatever partition was in force; nodes named in no side keep all their
 // links (so `sides: [["b1"], ["b3"]]` with b2 unnamed is a bridge through b2). `heal` removes all
-// partitions and clogs.
+// partitions and clogs. `crash` is a power loss; `shutdown` asks the process to stop cleanly
+// (it flushes and exits; killed after `graceMs`).
 
 import type { DiskFault } from './disk.js';
 import { expectArray, expectInteger, expectKeys, expectNumber, expectObject, expectString, InputError } from './input.js';
@@ -28,6 +29,7 @@ export type FaultBody =
   | { fault: 'partition'; sides?: string[][]; oneWay?: { from: string[]; to: string[] }; isolate?: string }
   | { fault: 'heal' }
   | { fault: 'crash'; node: string }
+  | { fault: 'shutdown'; node: string; graceMs?: number }
   | { fault: 'restart'; node: string }
   | { fault: 'pause'; node: string; durationMs: number }
   | { fault: 'wipe'; node: string }
@@ -39,7 +41,20 @@ export type FaultBody =
 
 export type FaultAction = FaultTiming & FaultBody;
 
-export const FAULT_KINDS = ['partition', 'heal', 'crash', 'restart', 'pause', 'wipe', 'clog', 'reset', 'clock-step', 'clock-drift', 'disk'] as const;
+export const FAULT_KINDS = [
+  'partition',
+  'heal',
+  'crash',
+  'shutdown',
+  'restart',
+  'pause',
+  'wipe',
+  'clog',
+  'reset',
+  'clock-step',
+  'clock-drift',
+  'disk',
+] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Validation
@@ -103,6 +118,17 @@ export function parseFault(value: unknown, nodes: readonly string[], path: strin
       expectKeys(o, [...timingKeys, 'node'], path);
       body = { fault: kind, node: node('node') };
       break;
+    case 'shutdown': {
+      expectKeys(o, [...timingKeys, 'node', 'graceMs'], path);
+      const f: FaultBody = { fault: 'shutdown', node: node('node') };
+      if (o.graceMs !== undefined) {
+        const g = expectNumber(o.graceMs, `${path}.graceMs`);
+        if (!(g > 0)) throw new InputError(`${path}.graceMs: must be positive, got ${g}`);
+        f.graceMs = g;
+      }
+      body = f;
+      break;
+    }
     case 'pause':
       expectKeys(o, [...timingKeys, 'node', 'durationMs'], path);
       body = { fault: 'pause', node: node('node'), durationMs: duration() };
@@ -249,6 +275,8 @@ export function describeFault(f: FaultBody): string {
     case 'restart':
     case 'wipe':
       return `${f.fault} ${f.node}`;
+    case 'shutdown':
+      return `shutdown ${f.node} (clean)`;
     case 'pause':
       return `pause ${f.node} for ${f.durationMs}ms`;
     case 'clog':
@@ -281,6 +309,9 @@ export function applyFault(world: World, f: FaultBody): void {
       break;
     case 'wipe':
       world.wipe(f.node);
+      break;
+    case 'shutdown':
+      world.shutdown(f.node, f.graceMs);
       break;
     case 'pause':
       world.pause(f.node, f.durationMs);

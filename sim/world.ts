@@ -430,6 +430,28 @@ export class World {
     return true;
   }
 
+  /**
+   * Ask the node to shut down cleanly (SIGTERM): its `onShutdown` runs and it halts when done, or
+   * at once if it has no such handler. If it has not halted within `graceMs`, it is killed
+   * (halted, page cache kept), as an operator's kill -9 after a timeout.
+   */
+  shutdown(name: string, graceMs = 30_000): boolean {
+    const slot = this.slot(name);
+    if (!slot.up) return false;
+    const incarnation = slot.incarnation;
+    this.emit('node.shutdown-requested', { graceMs }, name);
+    const handler = slot.instance?.onShutdown;
+    if (handler === undefined) {
+      this.stop(name, { keepPageCache: true, reason: 'shutdown' });
+      return true;
+    }
+    this.dispatch(slot, incarnation, `shutdown:${name}.${incarnation}`, (node, ctx) => node.onShutdown?.(ctx));
+    this.scheduler.at(this.now + graceMs, () => {
+      if (slot.up && slot.incarnation === incarnation) this.stop(name, { keepPageCache: true, reason: 'shutdown grace period expired: killed' });
+    });
+    return true;
+  }
+
   /** Crash the node if it runs, and give it an empty disk. It stays down until restarted. */
   wipe(name: string): void {
     this.crash(name);

@@ -14,9 +14,9 @@
 //    points every log.flush.offset.checkpoint.interval.ms. A disk error halts the broker (one log
 //    directory, as Kafka does when its only log directory goes offline).
 //
-// Simplifications (README fidelity table): one log directory; every process start is an unclean
-// shutdown (there is no clean-shutdown command yet, so no `.kafka_cleanshutdown` marker is ever
-// written); the broker replays the controller's metadata log from offset 0 at every start (no
+// Simplifications (README fidelity table): one log directory; a clean shutdown flushes and
+// writes its marker but is not a controlled shutdown (leadership moves only when the session
+// expires); the broker replays the controller's metadata log from offset 0 at every start (no
 // local metadata log or snapshots); no fetch sessions; producer ids come from the controller.
 
 import type { KafkaConfig } from '../config.js';
@@ -105,6 +105,7 @@ export class Broker implements Node<KafkaMessage> {
   private recoveredRecoveryPoints = new Map<string, number>();
   private hadCleanShutdown = false;
   private halted = false;
+  private shuttingDown = false;
   private heartbeatTimer: TimerId | undefined;
 
   constructor(options: BrokerOptions) {
@@ -124,7 +125,7 @@ export class Broker implements Node<KafkaMessage> {
   }
 
   onMessage(_ctx: NodeContext<KafkaMessage>, from: string, msg: KafkaMessage): void {
-    if (this.halted || this.rpc.handleResponse(from, msg)) return;
+    if (this.halted || this.shuttingDown || this.rpc.handleResponse(from, msg)) return;
     switch (msg.type) {
       case 'Fetch':
         this.onFetch(from, msg);
@@ -148,7 +149,7 @@ export class Broker implements Node<KafkaMessage> {
   }
 
   onTimer(_ctx: NodeContext<KafkaMessage>, _tag: string, id: TimerId): void {
-    if (!this.halted) this.timers.fire(id);
+    if (!this.halted && !this.shuttingDown) this.timers.fire(id);
   }
 
   onDisconnect(_ctx: NodeContext<KafkaMessage>, peer: string): void {
@@ -233,22 +234,59 @@ export class Broker implements Node<KafkaMessage> {
     this.ctx.halt(`log directory failed: ${detail}`);
   }
 
-  private checkpointHighWatermarks(): void {
-    const hws = new Map<string, number>();
-    for (const [key, log] of [...this.logs.entries()].sort()) hws.set(key, log.highWatermark);
-    writeCheckpoint(this.ctx.disk, REPLICATION_OFFSET_CHECKPOINT, formatOffsetCheckpoint(hws), (ok, error) => {
+  /** Write one per-log-dir offset checkpoint (`offsetOf` picks the offset from each log). */
+  private writeOffsetCheckpoint(file: string, offsetOf: (log: PartitionLog) => number, done?: () => void): void {
+    const offsets = new Map<string, number>();
+    for (const [key, log] of [...this.logs.entries()].sort()) offsets.set(key, offsetOf(log));
+    writeCheckpoint(this.ctx.disk, file, formatOffsetCheckpoint(offsets), (ok, error) => {
       if (!ok) this.storageError(error?.message ?? 'checkpoint failed');
+      else done?.();
     });
+  }
+
+  private checkpointHighWatermarks(): void {
+    this.writeOffsetCheckpoint(REPLICATION_OFFSET_CHECKPOINT, (log) => log.highWatermark);
     this.timers.set(this.config.int('replica.high.watermark.checkpoint.interval.ms'), 'hw-checkpoint', () => this.checkpointHighWatermarks());
   }
 
   private checkpointRecoveryPoints(): void {
-    const rps = new Map<string, number>();
-    for (const [key, log] of [...this.logs.entries()].sort()) rps.set(key, log.recoveryPoint);
-    writeCheckpoint(this.ctx.disk, RECOVERY_POINT_OFFSET_CHECKPOINT, formatOffsetCheckpoint(rps), (ok, error) => {
-      if (!ok) this.storageError(error?.message ?? 'checkpoint failed');
-    });
+    this.writeOffsetCheckpoint(RECOVERY_POINT_OFFSET_CHECKPOINT, (log) => log.recoveryPoint);
     this.timers.set(this.config.int('log.flush.offset.checkpoint.interval.ms'), 'recovery-point-checkpoint', () => this.checkpointRecoveryPoints());
+  }
+
+  /**
+   * A clean shutdown (LogManager.shutdown): flush every log, write the high-watermark and
+   * recovery-point checkpoints, then the clean-shutdown marker with this broker epoch (KIP-966),
+   * then exit. Requests are no longer served meanwhile. Simplification: no controlled shutdown
+   * (the controller does not move leadership away first; it notices when the session expires).
+   */
+  onShutdown(ctx: NodeContext<KafkaMessage>): void {
+    if (this.halted || this.shuttingDown) return;
+    this.shuttingDown = true;
+    ctx.trace('broker.shutdown', { brokerEpoch: this.brokerEpoch });
+    const logs = [...this.logs.entries()].sort().map(([, log]) => log);
+    let pending = logs.length;
+    const afterFlush = () =>
+      this.writeOffsetCheckpoint(
+        REPLICATION_OFFSET_CHECKPOINT,
+        (log) => log.highWatermark,
+        () =>
+          this.writeOffsetCheckpoint(
+            RECOVERY_POINT_OFFSET_CHECKPOINT,
+            (log) => log.recoveryPoint,
+            () =>
+              writeCheckpoint(ctx.disk, CLEAN_SHUTDOWN_FILE, JSON.stringify({ version: 0, brokerEpoch: this.brokerEpoch }), (ok, error) => {
+                if (!ok) this.storageError(error?.message ?? 'clean-shutdown marker failed');
+                else ctx.halt('clean shutdown');
+              }),
+          ),
+      );
+    if (pending === 0) afterFlush();
+    for (const log of logs) {
+      log.close((ok) => {
+        if (ok && --pending === 0) afterFlush();
+      });
+    }
   }
 
   private flushCheck(): void {

@@ -27,6 +27,7 @@ describe('fault schedules: validation', () => {
       { atMs: 5200, fault: 'partition', isolate: 'b3' },
       { atMs: 6000, fault: 'heal' },
       { atMs: 9000, fault: 'crash', node: 'b1' },
+      { atMs: 9050, fault: 'shutdown', node: 'b2', graceMs: 5000 },
       { atMs: 9100, fault: 'restart', node: 'b1' },
       { atMs: 9200, fault: 'pause', node: 'b2', durationMs: 300 },
       { atMs: 9300, fault: 'wipe', node: 'b3' },

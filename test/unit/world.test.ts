@@ -135,6 +135,38 @@ describe('world: processes', () => {
     expect(crashed.disk('h').visibleContents('f')).toEqual(new Uint8Array(0));
   });
 
+  it("shutdown runs the node's onShutdown and waits for it to halt; a node without one halts at once; a slow one is killed after the grace period", () => {
+    const w = world();
+    const log: string[] = [];
+    w.addNode('polite', () => ({
+      start: () => {},
+      onMessage: () => {},
+      onTimer: (ctx) => ctx.halt('done flushing'),
+      onShutdown: (ctx) => {
+        log.push(`polite asked at ${w.now}`);
+        ctx.setTimer(100, 'flush');
+      },
+    }));
+    w.addNode('stubborn', () => ({ start: () => {}, onMessage: () => {}, onTimer: () => {}, onShutdown: () => log.push('stubborn ignores it') }));
+    const halts: string[] = [];
+    w.trace.subscribe((e) => {
+      if (e.kind === 'node.halt') halts.push(`${e.node}: ${e.fields?.reason}`);
+    });
+    w.startAll();
+    w.run({ untilMs: 10 });
+    w.shutdown('a');
+    expect(w.isUp('a')).toBe(false);
+    w.shutdown('polite');
+    w.shutdown('stubborn', 1000);
+    w.run({ untilMs: 50 });
+    expect(w.isUp('polite')).toBe(true);
+    w.run({ untilMs: 2000 });
+    expect(w.isUp('polite')).toBe(false);
+    expect(w.isUp('stubborn')).toBe(false);
+    expect(halts).toEqual(['a: shutdown', 'polite: done flushing', 'stubborn: shutdown grace period expired: killed']);
+    expect(log).toEqual(['polite asked at 10', 'stubborn ignores it']);
+  });
+
   it('healAll restarts crashed nodes, resumes paused ones and ends drift and partitions', () => {
     const w = world();
     w.startAll();

@@ -233,3 +233,40 @@ describe('broker: follower truncation on a leader change, under each bug-zoo set
     expect(truncations[0]?.rule).toBe('truncate-to-high-watermark (fix.kip-101 off)');
   });
 });
+
+describe('broker: clean shutdown', () => {
+  it('flushes every log and writes the marker; the restart skips recovery and the controller sees a clean shutdown', () => {
+    const c = cluster({
+      config: { 'min.insync.replicas': 2 },
+      producer: { ratePerSec: 50, stopAtMs: 8000 },
+      faults: [
+        { atMs: 10_000, fault: 'shutdown', node: 'b2' },
+        { atMs: 15_000, fault: 'restart', node: 'b2' },
+      ],
+    });
+    c.world.run({ untilMs: 14_000 });
+    expect(c.world.isUp('b2')).toBe(false);
+    expect(events(c, 'node.halt', 'b2').map((e) => e.fields?.reason)).toEqual(['clean shutdown']);
+    const disk = c.world.disk('b2');
+    // Nothing is left only in the page cache: a power loss now would lose nothing.
+    expect(disk.fileNames().filter((f) => disk.pendingWrites(f) > 0)).toEqual([]);
+    expect(disk.fileNames()).toContain('.kafka_cleanshutdown');
+    c.world.run({ untilMs: 40_000 });
+    const recovered = events(c, 'log.recovered', 'b2').filter((e) => e.timeMs >= 15_000);
+    expect(recovered.length).toBeGreaterThan(0);
+    expect(recovered.every((e) => e.fields?.clean === true)).toBe(true);
+    expect(events(c, 'controller.unclean-shutdown').filter((e) => e.fields?.broker === 2)).toEqual([]);
+    expect(ackedWritesMissing(c, 't')).toEqual([]);
+  });
+
+  it('an unclean restart (a crash) is reported to the controller as such (KIP-966)', () => {
+    const c = cluster({
+      faults: [
+        { atMs: 5000, fault: 'crash', node: 'b2' },
+        { atMs: 5500, fault: 'restart', node: 'b2' },
+      ],
+    });
+    c.world.run({ untilMs: 30_000 });
+    expect(events(c, 'controller.unclean-shutdown').map((e) => e.fields?.broker)).toEqual([2]);
+  });
+});
