@@ -107,6 +107,7 @@ export class Broker implements Node<KafkaMessage> {
   private halted = false;
   private shuttingDown = false;
   private heartbeatTimer: TimerId | undefined;
+  private metadataLoopStarted = false;
 
   constructor(options: BrokerOptions) {
     this.id = options.id;
@@ -309,7 +310,15 @@ export class Broker implements Node<KafkaMessage> {
         this.brokerEpoch = o.response.brokerEpoch;
         this.ctx.trace('broker.registered', { brokerEpoch: this.brokerEpoch, incarnation: this.incarnationId });
         this.heartbeat();
-        this.fetchMetadata();
+        // One metadata loop per process, whatever the number of registrations.
+        if (!this.metadataLoopStarted) {
+          this.metadataLoopStarted = true;
+          this.fetchMetadata();
+        }
+        // Fetchers pause while the broker is unregistered; resume them.
+        const leaders = new Set<number>();
+        for (const p of this.partitions.values()) if (p.role === 'follower') leaders.add(p.leaderId);
+        for (const id of [...leaders].sort((a, b) => a - b)) this.kickFetcher(id);
       },
     );
   }
