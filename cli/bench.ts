@@ -49,28 +49,32 @@ export function benchKernel(events = 3_000_000, pending = 1_000): { events: numb
   return { events, eventsPerSec: Math.round(events / (wall / 1000)) };
 }
 
-export function benchDemo(seeds: number): ScenarioBench {
+/** Run `runOne` over seeds 1..`seeds` (after one warm-up run) and measure the whole. */
+function measure(name: string, seeds: number, runOne: (seed: number) => { events: number; simulatedMs: number }): ScenarioBench {
+  runOne(0);
   let events = 0;
   let simulatedMs = 0;
-  runDemo({ seed: 0 }); // warm-up
   const t0 = performance.now();
   for (let s = 1; s <= seeds; s++) {
-    const r = runDemo({ seed: s });
+    const r = runOne(s);
     events += r.events;
     simulatedMs += r.simulatedMs;
   }
   const wallMs = performance.now() - t0;
-  const heapMb = process.memoryUsage().heapUsed / (1024 * 1024);
   return {
-    name: 'kernel-demo (3-node replicated log, random nemesis)',
+    name,
     seeds,
     events,
     simulatedMs,
     wallMs: Math.round(wallMs),
     eventsPerSec: Math.round(events / (wallMs / 1000)),
     speedup: Math.round((simulatedMs / wallMs) * 10) / 10,
-    heapMb: Math.round(heapMb * 10) / 10,
+    heapMb: Math.round((process.memoryUsage().heapUsed / (1024 * 1024)) * 10) / 10,
   };
+}
+
+export function benchDemo(seeds: number): ScenarioBench {
+  return measure('kernel-demo (3-node replicated log, random nemesis)', seeds, (seed) => runDemo({ seed }));
 }
 
 /** One run of a 3-broker cluster (RF 3, 6 partitions, a producer at 100/s, a consumer) under a random nemesis. */
@@ -98,26 +102,7 @@ function clusterRun(seed: number): { events: number; simulatedMs: number } {
 }
 
 export function benchCluster(seeds: number): ScenarioBench {
-  clusterRun(0); // warm-up
-  let events = 0;
-  let simulatedMs = 0;
-  const t0 = performance.now();
-  for (let s = 1; s <= seeds; s++) {
-    const r = clusterRun(s);
-    events += r.events;
-    simulatedMs += r.simulatedMs;
-  }
-  const wallMs = performance.now() - t0;
-  return {
-    name: 'kafka-3-brokers (RF 3, 6 partitions, 100 writes/s, random nemesis)',
-    seeds,
-    events,
-    simulatedMs,
-    wallMs: Math.round(wallMs),
-    eventsPerSec: Math.round(events / (wallMs / 1000)),
-    speedup: Math.round((simulatedMs / wallMs) * 10) / 10,
-    heapMb: Math.round((process.memoryUsage().heapUsed / (1024 * 1024)) * 10) / 10,
-  };
+  return measure('kafka-3-brokers (RF 3, 6 partitions, 100 writes/s, random nemesis)', seeds, clusterRun);
 }
 
 export function runBench(): BenchReport {

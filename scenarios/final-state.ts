@@ -2,8 +2,9 @@
 // the full history checkers and guarantee model exist (they will subsume these). Each returns the
 // problems found, as sentences naming the partition, offset, value and replica.
 
+import type { Broker } from '../core/broker/broker.js';
 import type { Controller } from '../core/controller/controller.js';
-import { NO_LEADER } from '../core/protocol.js';
+import { NO_LEADER, tpKey } from '../core/protocol.js';
 import { type Cluster, CONTROLLER_NODE, replicaRecords } from './cluster.js';
 
 /** Acknowledged sends whose value is not at their acknowledged offset on every replica (or, with `onLeader`, on the leader). */
@@ -56,8 +57,10 @@ export function unseenByConsumer(c: Cluster, consumer: string, topic: string, pa
   for (let p = 0; p < partitions; p++) {
     const leader = leaderOf(c, topic, p);
     if (leader === undefined) continue;
+    // Consumers read only committed records: below the leader's high watermark.
+    const hw = c.world.nodeState<Broker>(leader)?.logs.get(tpKey({ topic, partition: p }))?.highWatermark ?? 0;
     for (const r of replicaRecords(c.world, leader, topic, p) ?? []) {
-      if (r.value !== null && !seen.has(r.value))
+      if (r.offset < hw && r.value !== null && !seen.has(r.value))
         problems.push(`${topic}-${p}@${r.offset} = ${r.value} (in ${leader}'s final log) was never polled by ${consumer}`);
     }
   }

@@ -873,8 +873,21 @@ export class Broker implements Node<KafkaMessage> {
   // -------------------------------------------------------------------------------------------
   // Other client requests
 
-  private onOffsetsForLeaderEpoch(from: string, req: OffsetsForLeaderEpochRequest): void {
+  /**
+   * The partition a leader-only request is for, if this broker leads it in the epoch the request
+   * names; otherwise undefined, after `fail` was called with the error to answer.
+   */
+  private ledPartitionFor(req: { topic: string; partition: number; currentLeaderEpoch: number }, fail: (error: ErrorCode) => void): Partition | undefined {
     const p = this.partitions.get(tpKey(req));
+    const error = p === undefined ? 'UNKNOWN_TOPIC_OR_PARTITION' : p.checkLeaderRequest(req.currentLeaderEpoch);
+    if (error !== 'NONE') {
+      fail(error);
+      return undefined;
+    }
+    return p;
+  }
+
+  private onOffsetsForLeaderEpoch(from: string, req: OffsetsForLeaderEpochRequest): void {
     const reply = (error: ErrorCode, leaderEpoch = -1, endOffset = -1) =>
       this.ctx.send(from, {
         type: 'OffsetsForLeaderEpochResponse',
@@ -885,21 +898,13 @@ export class Broker implements Node<KafkaMessage> {
         leaderEpoch,
         endOffset,
       });
-    if (p === undefined) {
-      reply('UNKNOWN_TOPIC_OR_PARTITION');
-      return;
-    }
-    const epochError = p.checkLeaderRequest(req.currentLeaderEpoch);
-    if (epochError !== 'NONE') {
-      reply(epochError);
-      return;
-    }
+    const p = this.ledPartitionFor(req, reply);
+    if (p === undefined) return;
     const r = epochEndOffsetReply(this.config, p.log.epochCache, req.leaderEpoch, p.log.logEndOffset);
     reply('NONE', r.leaderEpoch, r.endOffset);
   }
 
   private onListOffsets(from: string, req: ListOffsetsRequest): void {
-    const p = this.partitions.get(tpKey(req));
     const reply = (error: ErrorCode, offset = -1, leaderEpoch = -1) =>
       this.ctx.send(from, {
         type: 'ListOffsetsResponse',
@@ -910,15 +915,8 @@ export class Broker implements Node<KafkaMessage> {
         offset,
         leaderEpoch,
       });
-    if (p === undefined) {
-      reply('UNKNOWN_TOPIC_OR_PARTITION');
-      return;
-    }
-    const epochError = p.checkLeaderRequest(req.currentLeaderEpoch);
-    if (epochError !== 'NONE') {
-      reply(epochError);
-      return;
-    }
+    const p = this.ledPartitionFor(req, reply);
+    if (p === undefined) return;
     reply('NONE', req.timestamp === 'earliest' ? p.log.logStartOffset : p.log.highWatermark, p.leaderEpoch);
   }
 
