@@ -32,7 +32,11 @@ export class NodeClock {
 
   /** The simulated time at which the local clock reads `localMs` (never before `nowSimMs`). */
   toSim(localMs: number, nowSimMs: number): number {
-    const t = this.anchorSimMs + (localMs - this.anchorLocalMs) / this.rate;
+    let t = this.anchorSimMs + (localMs - this.anchorLocalMs) / this.rate;
+    // Rounding can leave the local clock a hair before `localMs` at t; a timer must never fire
+    // early (a node that re-arms for the remaining sliver would spin at one instant), so step t
+    // up by a few units in the last place until the clock has reached `localMs`.
+    for (let i = 0; i < 64 && this.local(t) < localMs; i++) t += Math.max(Math.abs(t) * Number.EPSILON * 2, Number.MIN_VALUE);
     return t < nowSimMs ? nowSimMs : t;
   }
 

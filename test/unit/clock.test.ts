@@ -273,3 +273,30 @@ describe('timers on the local clock', () => {
     expect(fired.find((f) => f.tag === 'first')?.localMs).toBe(2000);
   });
 });
+
+describe('NodeClock rounding', () => {
+  it('toSim never answers a time at which the local clock still reads before the deadline (random drifts and steps)', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -1_000_000, max: 1_000_000 }),
+        fc.integer({ min: -900_000, max: 900_000 }),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 100_000, noNaN: true }), fc.double({ min: -50_000, max: 50_000, noNaN: true })), { maxLength: 4 }),
+        fc.double({ min: 0, max: 500_000, noNaN: true }),
+        (offset, ppm, steps, ahead) => {
+          const c = new NodeClock(offset, ppm);
+          let now = 0;
+          for (const [dt, delta] of steps) {
+            now += dt;
+            c.step(now, delta);
+            c.setDrift(now, ppm / 2);
+          }
+          const deadline = c.local(now) + ahead;
+          const t = c.toSim(deadline, now);
+          return t >= now && c.local(t) >= deadline;
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
