@@ -10,10 +10,10 @@
 //   a broken connection is lost. Each end is told (`onDisconnect`) after its own detection delay —
 //   fast for a reset or refused connection, slow for a partition, where no packet says anything
 //   and only a timeout notices. Until an end has been told, what it sends goes into the dead
-//   connection and is lost; once told, its next send opens a new connection. A process that is
-//   down (crashed) is told nothing: when it restarts it is a new process with no connections.
-//   (Simplification: a new connection needs no handshake; a half-open peer that has not yet been
-//   told still loses its own sends even though the other end has reconnected.)
+//   connection and is lost; once told, its next send opens a new connection. If the peer
+//   reconnects first, the end is told when the peer's first message arrives, and answers on the
+//   new connection. A process that is down (crashed) is told nothing: when it restarts it is a
+//   new process with no connections. (Simplification: a new connection needs no handshake.)
 // - A partition is a set of blocked directed links (symmetric groups, one-way, bridge, isolate).
 //   Nothing crosses a blocked link. As with TCP, a blocked stream stalls rather than loses data: its
 //   messages are held while the sender retransmits, and flow again, in order, if the partition
@@ -265,6 +265,12 @@ export class Network {
       this.lose(m, 'receiver-down');
       this.breakConnection(conn, this.config.resetDetectMs, m.id, 'receiver-down');
       return;
+    }
+    // Data arriving for an end that has not yet noticed the old connection died means the peer
+    // reconnected: the end learns of the break now, and its replies travel on the new connection.
+    if (conn.deadFor.has(m.to)) {
+      conn.deadFor.delete(m.to);
+      this.host.notifyDisconnect(m.to, m.from, `break${conn.breaks}:${conn.a}-${conn.b}`);
     }
     this.compact(dir);
     this.stats.delivered++;

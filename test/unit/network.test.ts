@@ -413,6 +413,33 @@ describe('network: broken connections', () => {
   });
 });
 
+describe('network: half-open connections', () => {
+  it("an end not yet told of a break learns of it when the reconnected peer's first message arrives, and its reply gets through", () => {
+    const { world, log } = makeWorld(['a', 'b'], { resetDetectMs: [500, 500] });
+    log.onDisconnect = () => {};
+    const replies: string[] = [];
+    sendAt(world, 0, 'a', 'b', 'opens-the-connection');
+    world.at(30, 'close-and-resend', () => {
+      const a = ctxOf(world, 'a');
+      a.disconnect('b'); // a knows at once; b would only be told 500 ms later
+    });
+    sendAt(world, 40, 'a', 'b', 'hello-on-new-connection');
+    world.at(70, 'reply', () => {
+      if (msgsTo(log, 'b').includes('hello-on-new-connection')) {
+        ctxOf(world, 'b').send('a', 'reply');
+        replies.push('sent');
+      }
+    });
+    world.run({ untilMs: 1000 });
+    const bTold = disconnectsOf(log, 'b');
+    expect(bTold).toHaveLength(1);
+    expect(bTold[0]?.atMs).toBeLessThanOrEqual(receivedAt(log, 'hello-on-new-connection') ?? Number.NaN);
+    expect(bTold[0]?.atMs).toBeLessThan(500);
+    expect(replies).toEqual(['sent']);
+    expect(msgsTo(log, 'a')).toEqual(['reply']);
+  });
+});
+
 describe('network: paused receivers', () => {
   it('messages to a paused node are held and handled in order after the pause ends', () => {
     const { world, log } = makeWorld(['a', 'b']);
