@@ -668,9 +668,11 @@ export class Broker implements Node<KafkaMessage> {
       return p.serveFetch(fp, req.replicaId, req.replicaEpoch, now, this.image);
     });
     if (req.replicaId >= 0) {
-      // A follower's fetch may let it join the ISR and the high watermark move.
-      for (const fp of req.partitions) {
-        const p = this.partitions.get(tpKey(fp));
+      // A follower's successful read (its state updated) may let it join the ISR and the high
+      // watermark move; a failed or diverging fetch changes nothing (Partition.fetchRecords).
+      for (const r of results) {
+        if (r.error !== 'NONE' || r.divergingEpoch !== undefined) continue;
+        const p = this.partitions.get(tpKey(r));
         if (p === undefined || !p.isLeader) continue;
         const newIsr = p.expansionFor(req.replicaId, this.image);
         if (newIsr !== undefined) {
