@@ -35,7 +35,7 @@ import type { Controller } from '../../core/controller/controller.js';
 import { replicaRecords } from '../../scenarios/cluster.js';
 import { ackedWritesMissing, leaderOf, replicasDiverge } from '../../scenarios/final-state.js';
 import type { FaultAction } from '../../sim/faults.js';
-import { eventsOf, runZoo, timeline, type ZooRun } from './zoo-helpers-320.js';
+import { eventsOf, runScenario, type ScenarioRun, timeline } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const TOPIC = 't';
@@ -68,8 +68,8 @@ function values(from: number, to: number, atMs: number): { atMs: number; partiti
   return Array.from({ length: to - from + 1 }, (_, i) => ({ atMs, partition: 0, value: `v${from + i}` }));
 }
 
-function run(seed: number, fix: boolean): ZooRun {
-  return runZoo(
+function run(seed: number, fix: boolean): ScenarioRun {
+  return runScenario(
     {
       seed,
       brokers: 3,
@@ -89,7 +89,7 @@ function run(seed: number, fix: boolean): ZooRun {
 }
 
 /** What both variants share: v0..v9 acknowledged, then b2 elected in epoch 1 with LEO 10 and a stale HW 5. */
-function checkSetup(r: ZooRun, seed: number): void {
+function checkSetup(r: ScenarioRun, seed: number): void {
   const where = `seed ${seed}\n${timeline(r)}`;
   expect(r.result.failure, where).toBeUndefined();
   const acked = r.c.history.filter((o) => o.f === 'send' && o.type === 'ok').map((o) => `${o.offset}:${o.value}`);

@@ -26,7 +26,7 @@ import { describe, expect, it } from 'vitest';
 import { replicaRecords } from '../../scenarios/cluster.js';
 import { ackedWritesMissing, leaderOf, replicasDiverge } from '../../scenarios/final-state.js';
 import type { FaultAction } from '../../sim/faults.js';
-import { eventsOf, registration, runScenario, sends } from './zoo-helpers-101.js';
+import { eventsOf, registration, runScenario, sends } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const TOPIC = 't';

@@ -29,7 +29,7 @@ import { describe, expect, it } from 'vitest';
 import { replicaRecords } from '../../scenarios/cluster.js';
 import { replicasDiverge, unseenByConsumer } from '../../scenarios/final-state.js';
 import type { FaultAction } from '../../sim/faults.js';
-import { eventsOf, runZoo, timeline, type ZooRun } from './zoo-helpers-320.js';
+import { eventsOf, runScenario, type ScenarioRun, timeline } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const TOPIC = 't';
@@ -60,8 +60,8 @@ const KINDS = [
   'consumer.offset-reset',
 ];
 
-function run(seed: number, fix: boolean): ZooRun {
-  return runZoo(
+function run(seed: number, fix: boolean): ScenarioRun {
+  return runScenario(
     {
       seed,
       brokers: 2,
@@ -89,20 +89,20 @@ function run(seed: number, fix: boolean): ZooRun {
 }
 
 /** `offset:value` of every record the consumer polled, in order. */
-function polled(r: ZooRun): string[] {
+function polled(r: ScenarioRun): string[] {
   return r.c.history
     .filter((o) => o.process === 'k1' && o.f === 'poll' && o.type === 'ok')
     .flatMap((o) => (o.values ?? []).map((v, i) => `${o.offsets?.[i]}:${v}`));
 }
 
 /** What the consumer polled after v5, the last record it read from b1. */
-function polledAfterTheChange(r: ZooRun): string[] {
+function polledAfterTheChange(r: ScenarioRun): string[] {
   const all = polled(r);
   return all.slice(all.indexOf('5:v5') + 1);
 }
 
 /** The preconditions both variants share: b2 led uncleanly with a log that diverged below the consumer's position. */
-function checkSetup(r: ZooRun, seed: number): void {
+function checkSetup(r: ScenarioRun, seed: number): void {
   const where = `seed ${seed}\n${timeline(r)}`;
   expect(r.result.failure, where).toBeUndefined();
   const unclean = eventsOf(r, 'controller.elect', 'c1').filter((e) => e.fields?.leader === 2);

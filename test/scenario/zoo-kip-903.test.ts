@@ -34,7 +34,7 @@
 import { describe, expect, it } from 'vitest';
 import { ackedWritesMissing, leaderOf, replicasDiverge } from '../../scenarios/final-state.js';
 import type { FaultAction } from '../../sim/faults.js';
-import { type FirstOfFaults, firstEvent, logValues, runScenario, type ScenarioRun, sends } from './zoo-helpers-isr.js';
+import { type FirstOfFaults, firstEvent, logValues, runScenario, type ScenarioRun, sends } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5];
 const VALUES = Array.from({ length: 10 }, (_, i) => `v${i}`);

@@ -34,7 +34,7 @@
 import { describe, expect, it } from 'vitest';
 import { ackedWritesMissing, leaderOf, replicasDiverge } from '../../scenarios/final-state.js';
 import type { FaultAction } from '../../sim/faults.js';
-import { firstEvent, logValues, polled, polledButLost, runScenario, type ScenarioRun, sends, withHistoryOf } from './zoo-helpers-isr.js';
+import { firstEvent, logValues, polled, polledButLost, runScenario, type ScenarioRun, sends, withHistoryOf } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5];
 const EARLY = ['p0', 'p1', 'p2'];

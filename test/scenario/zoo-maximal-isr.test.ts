@@ -28,7 +28,7 @@
 import { describe, expect, it } from 'vitest';
 import { ackedWritesMissing, replicasDiverge } from '../../scenarios/final-state.js';
 import type { FaultAction } from '../../sim/faults.js';
-import { acked, firstEvent, logValues, runScenario, type ScenarioRun, sends } from './zoo-helpers-isr.js';
+import { acked, firstEvent, logValues, runScenario, type ScenarioRun, sends } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5];
 const LATE = ['v5', 'v6', 'v7', 'v8', 'v9'];

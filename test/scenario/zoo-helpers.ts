@@ -1,12 +1,13 @@
-// Small helpers for the scripted bug-zoo scenarios of fix.maximal-isr, fix.kip-903 and fix.kip-966
-// (zoo-maximal-isr.test.ts, zoo-kip-903.test.ts, zoo-kip-966.test.ts): explicit producer sends, a
-// cluster run with a fault script (plus, where a scenario needs one, a fault set fired by the first
-// of several trace events), the trace events a scenario asserts on (kept by a listener, so runs need
-// not record the whole trace), and the client-history readings the assertions use.
+// Helpers shared by the scripted bug-zoo scenarios (test/scenario/zoo-*.test.ts): explicit producer
+// sends, a cluster run with a fault script (plus, where a scenario needs one, a fault set fired by
+// the first of several trace events), the trace events a scenario asserts on (kept by a listener,
+// so runs need not record the whole trace), and the readings the assertions use.
 //
 // Set KSIM_ZOO_TRACE=1 to print each run's ISR, election and fault events while designing.
 
-import { buildCluster, type Cluster, type ClusterSpec, replicaRecords } from '../../scenarios/cluster.js';
+import type { Controller } from '../../core/controller/controller.js';
+import type { PartitionRegistration } from '../../core/metadata.js';
+import { buildCluster, type Cluster, type ClusterSpec, CONTROLLER_NODE, replicaRecords } from '../../scenarios/cluster.js';
 import { applyFault, describeFault, type FaultAction, type FaultBody, installFaults, matches, type TraceMatch } from '../../sim/faults.js';
 import type { TraceRecord } from '../../sim/trace.js';
 import type { RunResult } from '../../sim/world.js';
@@ -96,6 +97,21 @@ function installFirstOf(c: Cluster, f: FirstOfFaults, id: string): () => TraceRe
     });
   });
   return () => fired;
+}
+
+/** Kept events of one kind (optionally on one node) whose fields include `fields`. */
+export function eventsOf(run: ScenarioRun, kind: string, node?: string, fields: Record<string, unknown> = {}): TraceRecord[] {
+  return run.events.filter((e) => e.kind === kind && (node === undefined || e.node === node) && Object.entries(fields).every(([k, v]) => e.fields?.[k] === v));
+}
+
+/** A timeline of the kept events, for assertion messages: one line per event. */
+export function timeline(run: ScenarioRun): string {
+  return run.events.map((e) => `${e.timeMs.toFixed(1)} ${e.node} ${e.kind} ${JSON.stringify(e.fields ?? {})}`).join('\n');
+}
+
+/** The controller's committed registration of a partition. */
+export function registration(c: Cluster, topic: string, partition: number): PartitionRegistration | undefined {
+  return c.world.nodeState<Controller>(CONTROLLER_NODE)?.image.partition({ topic, partition });
 }
 
 /** The first recorded event of `kind` on `node` whose fields include `fields`. */
