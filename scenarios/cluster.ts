@@ -114,7 +114,9 @@ export function replicaRecords(
   for (const batch of log.batches) {
     const d = decodeBatch(batch.bytes, 0);
     if (d.kind !== 'batch') throw new Error(`${broker} ${topic}-${partition}: undecodable batch at ${batch.baseOffset} in memory`);
-    d.batch.records.forEach((r, i) => out.push({ offset: batch.baseOffset + i, value: r.value, epoch: batch.partitionLeaderEpoch }));
+    d.batch.records.forEach((r, i) => {
+      out.push({ offset: batch.baseOffset + i, value: r.value, epoch: batch.partitionLeaderEpoch });
+    });
   }
   return out;
 }
