@@ -7,12 +7,13 @@
 //   Simplification: write-back here makes a file's oldest dirty writes durable in the order they
 //   were made; Linux writes back page by page, in no promised order.
 // - A crash (power loss) keeps what is durable. Of each write made since, the seed decides
-//   whether it is dropped, kept, or torn — a sector-aligned prefix of it kept (a truncation made
-//   since is dropped or kept with the same weights). Surviving writes
+//   whether it is dropped, kept, or torn — a sector-aligned prefix of it kept. Surviving writes
 //   are applied in order, and a write that would start beyond the end of what survived is dropped
 //   too, so a file never gains a hole of bytes that were never written.
-// - Metadata operations (create, rename, delete) are durable when they complete, as on a
-//   journaling file system; `rename` is atomic. (Directory fsync is not modelled.)
+// - Metadata operations (create, rename, delete, truncate) are durable when they complete, as on
+//   a journaling file system once its journal commits; `rename` is atomic. (Simplification: ext4
+//   commits its journal every 5 s, so a metadata change can still be lost in that window; and
+//   directory fsync is not modelled.)
 // - Operations complete in the order issued, each after its own latency. Faults: a bit flip in
 //   durable bytes (checksums must catch it), ENOSPC, EIO on write or fsync (the operation fails
 //   and has no effect; Linux's dropping of dirty pages after a failed fsync is not modelled),
@@ -78,7 +79,8 @@ class Bytes {
   }
 }
 
-type Mutation = { kind: 'write'; offset: number; data: Uint8Array; atMs: number } | { kind: 'truncate'; length: number; atMs: number };
+/** An unsynced write (truncations are metadata, durable at once: see truncateDurably). */
+type Mutation = { kind: 'write'; offset: number; data: Uint8Array; atMs: number };
 
 /** A file: durable contents, visible (page cache) contents, and the mutations in between. */
 class SimFile {
@@ -92,8 +94,7 @@ class SimFile {
 }
 
 function applyTo(b: Bytes, m: Mutation): void {
-  if (m.kind === 'write') b.write(m.offset, m.data);
-  else b.truncate(m.length);
+  b.write(m.offset, m.data);
 }
 
 export type DiskOpKind = 'append' | 'writeAt' | 'read' | 'readAll' | 'truncate' | 'fsync' | 'rename' | 'delete' | 'list' | 'size';
@@ -234,7 +235,7 @@ export class SimDisk {
       }
       case 'truncate': {
         if (f === undefined) return fail('ENOENT');
-        if ((op.length as number) < f.visible.len) this.mutate(f, { kind: 'truncate', length: op.length as number, atMs: now });
+        if ((op.length as number) < f.visible.len) this.truncateDurably(f, op.length as number);
         return { ok: true, value: undefined };
       }
       case 'read': {
@@ -280,6 +281,22 @@ export class SimDisk {
     applyTo(f.visible, m);
     f.pending.push(m);
     this.scheduleWriteback(m.atMs + this.config.writebackDelayMs);
+  }
+
+  /**
+   * A truncation changes the file's size: metadata, durable once it completes (as the journal of
+   * a journaling file system makes it, within its commit interval). Unsynced writes lose whatever
+   * lay beyond the new end, so they cannot bring truncated bytes back.
+   */
+  private truncateDurably(f: SimFile, length: number): void {
+    f.visible.truncate(length);
+    f.durable.truncate(length);
+    const kept: Mutation[] = [];
+    for (const m of f.pending) {
+      if (m.offset >= length) continue;
+      kept.push(m.offset + m.data.length <= length ? m : { ...m, data: m.data.subarray(0, length - m.offset) });
+    }
+    f.pending = kept;
   }
 
   private makeDurable(f: SimFile, count: number): void {
@@ -345,11 +362,6 @@ export class SimDisk {
       const f = this.files.get(name) as SimFile;
       const result = new Bytes(f.durable.view());
       for (const m of f.pending) {
-        if (m.kind === 'truncate') {
-          // A truncation is dropped with the weight of `drop`; otherwise it happened.
-          if (this.rng.next() * total >= fate.drop) result.truncate(m.length);
-          continue;
-        }
         if (m.offset > result.len) {
           dropped++; // would leave a hole
           continue;
@@ -454,7 +466,7 @@ export class SimDisk {
     const mask = 1 << (bit ?? this.rng.int(0, 7));
     (f.durable.buf as Uint8Array)[pos] = (f.durable.buf[pos] as number) ^ mask;
     // The page cache shows the flip too, unless a pending write replaced that byte.
-    const shadowed = f.pending.some((m) => (m.kind === 'write' ? pos >= m.offset && pos < m.offset + m.data.length : pos >= m.length));
+    const shadowed = f.pending.some((m) => pos >= m.offset && pos < m.offset + m.data.length);
     if (!shadowed && pos < f.visible.len) f.visible.buf[pos] = (f.visible.buf[pos] as number) ^ mask;
     return `bitflip ${name}@${pos} mask ${mask}`;
   }

@@ -4,8 +4,8 @@
 // reports: durable bytes, visible bytes, and the mutations in between (each with its completion
 // time, so write-back after `writebackDelayMs` can be modelled). At a crash it checks the disk's
 // outcome against the set of contents the fault model allows: the durable bytes, then each later
-// mutation in order either dropped, kept, or (a write) torn to a sector-aligned prefix, a write
-// that would start beyond the end being dropped, a truncate applied or not.
+// write in order either dropped, kept, or torn to a sector-aligned prefix, a write that would start
+// beyond the end being dropped. A truncation is metadata: durable once it completes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DISK, type DiskConfig, type DiskOpKind, SimDisk } from '../../sim/disk.js';
@@ -67,6 +67,15 @@ class MFile {
   makeDurable(n: number): void {
     for (const m of this.pending.slice(0, n)) applyMut(this.durable, m);
     this.pending.splice(0, n);
+  }
+  /** A truncation is metadata: durable at once, and unsynced writes lose what lies beyond it. */
+  truncateDurably(length: number): void {
+    if (length < this.visible.length) this.visible.length = length;
+    if (length < this.durable.length) this.durable.length = length;
+    this.pending = this.pending.flatMap((m): Mut[] => {
+      if (m.kind !== 'write' || m.offset >= length) return m.kind === 'write' ? [] : [m];
+      return [m.offset + m.data.length <= length ? m : { ...m, data: m.data.slice(0, length - m.offset) }];
+    });
   }
 }
 
@@ -171,7 +180,7 @@ function drive(seed: number, config: DiskConfig, rounds: Round[]): Outcome {
             const f = model.get(op.f);
             if (f === undefined) return expectError(tag, ok, v, 'ENOENT');
             if (!ok) violations.push(`${tag}: failed`);
-            if (length < f.visible.length) f.mutate({ kind: 'truncate', length, atMs: scheduler.now });
+            if (length < f.visible.length) f.truncateDurably(length);
           });
           break;
         }
