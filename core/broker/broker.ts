@@ -108,6 +108,9 @@ export class Broker implements Node<KafkaMessage> {
   private shuttingDown = false;
   private heartbeatTimer: TimerId | undefined;
   private metadataLoopStarted = false;
+  private metadataCaughtUp = false;
+  /** Partitions touched by records replayed before the broker caught up with the metadata log. */
+  private touchedBeforeCatchUp = new Set<string>();
 
   constructor(options: BrokerOptions) {
     this.id = options.id;
@@ -358,22 +361,33 @@ export class Broker implements Node<KafkaMessage> {
           this.timers.set(RETRY_MS, 'metadata-retry', () => this.fetchMetadata());
           return;
         }
-        if (o.response.fromOffset === this.image.offset) this.applyMetadata(o.response.records);
+        if (o.response.fromOffset === this.image.offset) this.applyMetadata(o.response.records, o.response.endOffset);
         this.fetchMetadata();
       },
       maxWaitMs + this.config.int('request.timeout.ms'),
     );
   }
 
-  /** Replay metadata records, then act on every partition they touched (in a stable order). */
-  private applyMetadata(records: readonly MetadataRecord[]): void {
-    const touched = new Set<string>();
+  /**
+   * Replay metadata records, then act on every partition they touched (in a stable order). A
+   * starting broker acts on nothing until it has caught up with the log's end (as KRaft's
+   * MetadataLoader publishes its first image only then): mid-replay states are history, and
+   * acting on them could revive a leadership long gone.
+   */
+  private applyMetadata(records: readonly MetadataRecord[], endOffset: number): void {
+    const touched = this.touchedBeforeCatchUp;
     let brokersChanged = false;
     for (const rec of records) {
       this.image.apply(rec);
       if (rec.type === 'Partition' || rec.type === 'PartitionChange') touched.add(tpKey(rec));
       else if (rec.type === 'RegisterBroker' || rec.type === 'FenceBroker' || rec.type === 'UnfenceBroker') brokersChanged = true;
     }
+    if (!this.metadataCaughtUp) {
+      if (this.image.offset < endOffset) return;
+      this.metadataCaughtUp = true;
+      this.ctx.trace('broker.metadata-caught-up', { offset: this.image.offset });
+    }
+    this.touchedBeforeCatchUp = new Set();
     for (const key of [...touched].sort()) {
       const reg = this.image.partitions.get(key);
       if (reg !== undefined) this.applyPartition(reg);

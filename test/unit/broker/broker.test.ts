@@ -270,3 +270,26 @@ describe('broker: clean shutdown', () => {
     expect(events(c, 'controller.unclean-shutdown').map((e) => e.fields?.broker)).toEqual([2]);
   });
 });
+
+describe('broker: metadata replay at startup', () => {
+  it('a restarted broker acts on no partition until it has caught up with the metadata log (more than one fetch of records)', () => {
+    // 400 partitions: the metadata log is longer than one MetadataFetch response (500 records).
+    const c = buildCluster({ seed: 3, brokers: 3, topics: [{ name: 't', partitions: 400, replicationFactor: 3 }], record: true });
+    installFaults(c.world, [
+      { atMs: 5000, fault: 'crash', node: 'b2' },
+      { atMs: 5100, fault: 'restart', node: 'b2' },
+    ]);
+    c.world.startAll();
+    c.world.run({ untilMs: 30_000 });
+    const after = c.world.trace.recorded.filter((e) => e.node === 'b2' && e.timeMs >= 5100);
+    const caughtUp = after.findIndex((e) => e.kind === 'broker.metadata-caught-up');
+    const fetches = after.filter((e) => e.kind === 'net.deliver' && e.fields?.type === 'MetadataFetchResponse');
+    expect(caughtUp).toBeGreaterThan(0);
+    expect(fetches.length).toBeGreaterThan(1);
+    const firstRole = after.findIndex((e) => e.kind === 'partition.leader' || e.kind === 'partition.follower');
+    expect(firstRole).toBeGreaterThan(caughtUp);
+    // Behaviourally: no role is taken before the second metadata response has been applied.
+    const responsesBeforeRole = after.slice(0, firstRole).filter((e) => e.kind === 'net.deliver' && e.fields?.type === 'MetadataFetchResponse');
+    expect(responsesBeforeRole.length).toBeGreaterThanOrEqual(2);
+  });
+});
