@@ -1,0 +1,544 @@
+// End-of-run history checks: the anomalies of Jepsen's Kafka queue workload
+// (jepsen/src/jepsen/tests/kafka.clj), computed from the client history (core/history.ts) and the
+// authoritative final log of each partition (the leader's, after the liveness phase).
+//
+// Every value a ksim producer writes is unique, so each one can be followed from its send to the
+// offsets where clients saw it and to where (if anywhere) it ended up. Jepsen has no final log and
+// infers a "version order" from what clients observed; ksim can read the leader's log at the end,
+// so the final log is the order every observation is compared with:
+//
+//   lost-write            a value that must have been written — acknowledged with an offset, or
+//                         polled by a consumer — is nowhere in the final log; and Jepsen's
+//                         stricter form for sends acknowledged without an offset (acks=0): absent
+//                         while a value the same producer sent later to that partition is present.
+//   duplicate             one value at two or more offsets (acks, polls and the final log together).
+//   inconsistent-offsets  two different values observed at one offset (acks and polls).
+//   nonmonotonic-send     a producer's acknowledged offsets on a partition go backwards (or stay
+//                         put) for a later send than an earlier one.
+//   poll-skip             two consecutive records a consumer read from a partition are not adjacent
+//                         in the final log: offsets between them hold values it never read there.
+//   nonmonotonic-poll     two consecutive records a consumer read go backwards (or repeat) in the
+//                         final log's order, with no reset or truncation of its position between.
+//   unseen                a value in the final log below the high watermark that no consumer ever
+//                         polled, on a partition consumers read (when consumers ran to the end).
+//
+// A consumer's position legitimately jumps when it resets (auto.offset.reset) or detects a
+// truncation (KIP-320); such jumps are given to the checker as `seek` entries in the history (the
+// guarantee checker makes them from the trace). Each anomaly names the partition, offsets, values,
+// the process that observed it and when; scenarios/guarantees.ts judges whether it is permitted.
+
+import type { HistoryOp } from '../core/history.js';
+import { tpKey } from '../core/protocol.js';
+
+export type AnomalyName = 'lost-write' | 'duplicate' | 'inconsistent-offsets' | 'nonmonotonic-send' | 'poll-skip' | 'nonmonotonic-poll' | 'unseen';
+
+/** The order anomalies are reported in. */
+export const ANOMALY_NAMES: readonly AnomalyName[] = [
+  'lost-write',
+  'duplicate',
+  'inconsistent-offsets',
+  'nonmonotonic-send',
+  'poll-skip',
+  'nonmonotonic-poll',
+  'unseen',
+];
+
+/** A history operation, with the simulated time it was recorded at when known. */
+export interface TimedOp extends HistoryOp {
+  timeMs?: number;
+}
+
+/** A consumer's position moved by a reset or a detected truncation (not by reading). */
+export interface SeekOp {
+  process: string;
+  f: 'seek';
+  topic: string;
+  partition: number;
+  /** The new position. */
+  offset: number;
+  /** `reset (earliest)`, `truncation detected`, … */
+  reason: string;
+  timeMs?: number;
+}
+
+export type CheckedOp = TimedOp | SeekOp;
+
+export interface FinalRecord {
+  offset: number;
+  value: string | null;
+}
+
+/** The authoritative final log of a partition, in offset order (undefined if it has none, e.g. no leader). */
+export type FinalLogs = (topic: string, partition: number) => readonly FinalRecord[] | undefined;
+
+export interface HistoryCheckOptions {
+  /** The final high watermark of a partition (default: its whole final log counts). */
+  highWatermark?: (topic: string, partition: number) => number | undefined;
+  /**
+   * Consumers ran until they had read everything committed (default true): then every unpolled
+   * value below the high watermark is `unseen`. When false, only those below the furthest position
+   * a consumer reached on the partition.
+   */
+  consumersRanToEnd?: boolean;
+}
+
+export interface RawAnomaly {
+  anomaly: AnomalyName;
+  topic: string;
+  partition: number;
+  /** The offsets concerned (for lost-write, where the value was observed; empty if never). */
+  offsets: number[];
+  /** The values concerned, in the order the detail names them. */
+  values: string[];
+  /** The client that observed it (the producer of an acknowledgement, the consumer of a poll). */
+  process?: string;
+  /** When it was observed (the later of two observations). */
+  atMs?: number;
+  /** lost-write: how the value was known to be written. */
+  source?: 'ack' | 'poll' | 'ack-without-offset';
+  /** unseen: the furthest position any consumer reached on the partition. */
+  reach?: number;
+  detail: string;
+}
+
+interface Observation {
+  process: string;
+  atMs: number | undefined;
+  how: 'ack' | 'poll';
+}
+
+interface SendInfo {
+  readonly process: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly invokeIndex: number;
+  readonly invokeMs: number | undefined;
+  type: 'invoke' | 'ok' | 'fail' | 'info';
+  offset: number | undefined;
+  doneMs: number | undefined;
+}
+
+/** A final log indexed both ways. */
+class FinalIndex {
+  readonly offsetOf = new Map<string, number[]>();
+  constructor(readonly records: readonly FinalRecord[]) {
+    for (const r of records) {
+      if (r.value === null) continue;
+      const list = this.offsetOf.get(r.value);
+      if (list === undefined) this.offsetOf.set(r.value, [r.offset]);
+      else list.push(r.offset);
+    }
+  }
+  has(value: string): boolean {
+    return this.offsetOf.has(value);
+  }
+  first(value: string): number | undefined {
+    return this.offsetOf.get(value)?.[0];
+  }
+  /** Records with a value at offsets in [from, to). */
+  between(from: number, to: number): FinalRecord[] {
+    const out: FinalRecord[] = [];
+    let lo = 0;
+    let hi = this.records.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.records[mid] as FinalRecord).offset < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.records.length; i++) {
+      const r = this.records[i] as FinalRecord;
+      if (r.offset >= to) break;
+      if (r.value !== null) out.push(r);
+    }
+    return out;
+  }
+}
+
+const at = (ms: number | undefined): string => (ms === undefined ? '' : ` at ${Math.round(ms)} ms`);
+const list = (xs: readonly (string | number)[], max = 8): string =>
+  xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')}, … (${xs.length} in all)`;
+
+/** The anomalies of a history against the final logs, in ANOMALY_NAMES order, then by partition and offset. */
+export function checkHistory(history: readonly CheckedOp[], finalLogs: FinalLogs, options: HistoryCheckOptions = {}): RawAnomaly[] {
+  const out: RawAnomaly[] = [];
+  const partitions = new Map<string, { topic: string; partition: number }>();
+  const finals = new Map<string, FinalIndex | undefined>();
+  const finalOf = (topic: string, partition: number): FinalIndex | undefined => {
+    const key = tpKey({ topic, partition });
+    if (!finals.has(key)) {
+      const log = finalLogs(topic, partition);
+      finals.set(key, log === undefined ? undefined : new FinalIndex(log));
+    }
+    return finals.get(key);
+  };
+
+  const sends = new Map<string, SendInfo>();
+  /** Per partition: offset → value → its first observation there (acks and polls). */
+  const seenAt = new Map<string, Map<number, Map<string, Observation>>>();
+  /** Per value: offset → its first observation there. */
+  const offsetsOf = new Map<string, Map<number, Observation>>();
+  /** Per value: its first poll (where and by whom). */
+  const polled = new Map<string, Observation & { offset: number }>();
+  /** Per partition: the furthest position any consumer reached. */
+  const reach = new Map<string, number>();
+  const consumed = new Set<string>();
+
+  const observe = (topic: string, partition: number, offset: number, value: string, o: Observation): void => {
+    const key = tpKey({ topic, partition });
+    let byOffset = seenAt.get(key);
+    if (byOffset === undefined) seenAt.set(key, (byOffset = new Map()));
+    let values = byOffset.get(offset);
+    if (values === undefined) byOffset.set(offset, (values = new Map()));
+    if (!values.has(value)) values.set(value, o);
+    let offsets = offsetsOf.get(value);
+    if (offsets === undefined) offsetsOf.set(value, (offsets = new Map()));
+    if (!offsets.has(offset)) offsets.set(offset, o);
+  };
+
+  // Consumers: per process and partition, the last record read and where a fresh read starts.
+  const readers = new Map<string, { last: { value: string; offset: number; atMs: number | undefined } | undefined; from: number | undefined }>();
+  const readerOf = (op: CheckedOp) => {
+    const key = `${op.process}\u0000${tpKey(op)}`;
+    let r = readers.get(key);
+    if (r === undefined) readers.set(key, (r = { last: undefined, from: undefined }));
+    return r;
+  };
+  const extendReach = (key: string, position: number) => reach.set(key, Math.max(reach.get(key) ?? 0, position));
+
+  history.forEach((op, index) => {
+    const key = tpKey(op);
+    partitions.set(key, { topic: op.topic, partition: op.partition });
+    if (op.f === 'seek') {
+      const r = readerOf(op);
+      r.last = undefined;
+      r.from = op.offset;
+      return;
+    }
+    if (op.f === 'send') {
+      if (op.value === undefined) return;
+      if (op.type === 'invoke') {
+        sends.set(op.value, {
+          process: op.process,
+          topic: op.topic,
+          partition: op.partition,
+          invokeIndex: index,
+          invokeMs: op.timeMs,
+          type: 'invoke',
+          offset: undefined,
+          doneMs: undefined,
+        });
+        return;
+      }
+      let s = sends.get(op.value);
+      if (s === undefined) {
+        // A completion without its invocation (a history cut short at the front): keep what it says.
+        s = {
+          process: op.process,
+          topic: op.topic,
+          partition: op.partition,
+          invokeIndex: index,
+          invokeMs: undefined,
+          type: op.type,
+          offset: undefined,
+          doneMs: op.timeMs,
+        };
+        sends.set(op.value, s);
+      }
+      s.type = op.type;
+      s.doneMs = op.timeMs;
+      if (op.type === 'ok' && op.offset !== undefined && op.offset >= 0) {
+        s.offset = op.offset;
+        observe(op.topic, op.partition, op.offset, op.value, { process: op.process, atMs: op.timeMs, how: 'ack' });
+      }
+      return;
+    }
+    // poll
+    consumed.add(key);
+    const r = readerOf(op);
+    if (op.type === 'invoke') {
+      if (op.offset !== undefined) {
+        if (r.last === undefined && r.from === undefined) r.from = op.offset;
+        extendReach(key, op.offset);
+      }
+      return;
+    }
+    if (op.type !== 'ok') return;
+    const values = op.values ?? [];
+    const offsets = op.offsets ?? [];
+    const fin = finalOf(op.topic, op.partition);
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i] as string;
+      const offset = offsets[i] as number;
+      observe(op.topic, op.partition, offset, value, { process: op.process, atMs: op.timeMs, how: 'poll' });
+      if (!polled.has(value)) polled.set(value, { process: op.process, atMs: op.timeMs, how: 'poll', offset });
+      extendReach(key, offset + 1);
+      if (fin !== undefined) checkPollStep(out, op, r, value, offset, fin);
+      r.last = { value, offset, atMs: op.timeMs };
+      r.from = undefined;
+    }
+  });
+
+  const sortedPartitions = [...partitions.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([key, tp]) => ({ key, ...tp }));
+
+  // lost-write
+  const sendsBy = new Map<string, [string, SendInfo][]>();
+  for (const [value, s] of sends) {
+    const key = `${s.process}\u0000${tpKey(s)}`;
+    let l = sendsBy.get(key);
+    if (l === undefined) sendsBy.set(key, (l = []));
+    l.push([value, s]);
+  }
+  /** The first value the same producer sent to the partition after `invokeIndex` that is in the final log. */
+  const laterPresent = (key: string, invokeIndex: number, fin: FinalIndex): string | undefined => {
+    for (const [v, t] of sendsBy.get(key) ?? []) if (t.invokeIndex > invokeIndex && fin.has(v)) return v;
+    return undefined;
+  };
+  for (const [value, s] of sends) {
+    const fin = finalOf(s.topic, s.partition);
+    if (fin === undefined || fin.has(value) || s.type !== 'ok') continue;
+    if (s.offset !== undefined) {
+      const poll = polled.get(value);
+      out.push({
+        anomaly: 'lost-write',
+        topic: s.topic,
+        partition: s.partition,
+        offsets: [s.offset],
+        values: [value],
+        process: s.process,
+        atMs: s.doneMs,
+        source: 'ack',
+        detail: `${value} acknowledged to ${s.process} at ${tpKey(s)}@${s.offset}${at(s.doneMs)}${poll ? ` (and polled by ${poll.process})` : ''} is not in the final log`,
+      });
+      continue;
+    }
+    if (polled.has(value)) continue; // reported below, from the poll
+    // Acknowledged without an offset (acks=0): lost if a later send of the producer made it.
+    const later = laterPresent(`${s.process}\u0000${tpKey(s)}`, s.invokeIndex, fin);
+    if (later !== undefined) {
+      out.push({
+        anomaly: 'lost-write',
+        topic: s.topic,
+        partition: s.partition,
+        offsets: [],
+        values: [value, later],
+        process: s.process,
+        atMs: s.doneMs,
+        source: 'ack-without-offset',
+        detail: `${value} acknowledged to ${s.process} (no offset)${at(s.doneMs)} is not in the final log of ${tpKey(s)}, though ${later}, sent after it, is (at ${fin.first(later)})`,
+      });
+    }
+  }
+  for (const [value, p] of polled) {
+    const s = sends.get(value);
+    if (s?.offset !== undefined && s.type === 'ok') continue; // reported above, from the acknowledgement
+    const tp = s ?? findPartition(seenAt, partitions, value);
+    if (tp === undefined) continue;
+    const fin = finalOf(tp.topic, tp.partition);
+    if (fin === undefined || fin.has(value)) continue;
+    out.push({
+      anomaly: 'lost-write',
+      topic: tp.topic,
+      partition: tp.partition,
+      offsets: [p.offset],
+      values: [value],
+      process: p.process,
+      atMs: p.atMs,
+      source: 'poll',
+      detail: `${value} polled by ${p.process} at ${tpKey(tp)}@${p.offset}${at(p.atMs)}${s ? ` (sent by ${s.process}, ${s.type})` : ''} is not in the final log`,
+    });
+  }
+
+  // duplicate: observed offsets and final-log offsets together.
+  for (const { key, topic, partition } of sortedPartitions) {
+    const fin = finalOf(topic, partition);
+    const candidates = new Set<string>();
+    for (const values of seenAt.get(key)?.values() ?? []) for (const v of values.keys()) candidates.add(v);
+    if (fin !== undefined) for (const [v, offs] of fin.offsetOf) if (offs.length > 1) candidates.add(v);
+    for (const value of candidates) {
+      const where = new Map<number, Observation | undefined>();
+      for (const [o, obs] of offsetsOf.get(value) ?? []) where.set(o, obs);
+      for (const o of fin?.offsetOf.get(value) ?? []) if (!where.has(o)) where.set(o, undefined);
+      if (where.size < 2) continue;
+      const offsets = [...where.keys()].sort((a, b) => a - b);
+      // The observation that revealed the second offset: the later of the first two by time.
+      const obs = [...where.values()].filter((o): o is Observation => o !== undefined).sort((a, b) => (a.atMs ?? 0) - (b.atMs ?? 0));
+      const second = obs[1] ?? obs[0];
+      const inFinal = fin?.offsetOf.get(value) ?? [];
+      out.push({
+        anomaly: 'duplicate',
+        topic,
+        partition,
+        offsets,
+        values: [value],
+        ...(second ? { process: second.process } : {}),
+        ...(second?.atMs !== undefined ? { atMs: second.atMs } : {}),
+        detail: `${value} is at ${offsets.length} offsets of ${key}: ${offsets
+          .map((o) => {
+            const ob = where.get(o);
+            const how = [
+              ob ? `${ob.how === 'ack' ? 'acknowledged to' : 'polled by'} ${ob.process}${at(ob.atMs)}` : '',
+              inFinal.includes(o) ? 'in the final log' : '',
+            ]
+              .filter((x) => x !== '')
+              .join(', ');
+            return `${o} (${how})`;
+          })
+          .join('; ')}`,
+      });
+    }
+  }
+
+  // inconsistent-offsets
+  for (const { key, topic, partition } of sortedPartitions) {
+    const byOffset = seenAt.get(key);
+    if (byOffset === undefined) continue;
+    for (const offset of [...byOffset.keys()].sort((a, b) => a - b)) {
+      const values = byOffset.get(offset) as Map<string, Observation>;
+      if (values.size < 2) continue;
+      const obs = [...values.entries()].sort((a, b) => (a[1].atMs ?? 0) - (b[1].atMs ?? 0));
+      const second = (obs[1] as [string, Observation])[1];
+      out.push({
+        anomaly: 'inconsistent-offsets',
+        topic,
+        partition,
+        offsets: [offset],
+        values: obs.map(([v]) => v),
+        process: second.process,
+        ...(second.atMs !== undefined ? { atMs: second.atMs } : {}),
+        detail: `${key}@${offset} was seen holding ${obs.length} values: ${obs.map(([v, o]) => `${v} (${o.how === 'ack' ? 'acknowledged to' : 'polled by'} ${o.process}${at(o.atMs)})`).join(', ')}`,
+      });
+    }
+  }
+
+  // nonmonotonic-send: per producer and partition, acknowledged offsets in the order of invocation.
+  const byProducer = new Map<string, [string, SendInfo][]>();
+  for (const [value, s] of sends) {
+    if (s.type !== 'ok' || s.offset === undefined) continue;
+    const key = `${s.process}\u0000${tpKey(s)}`;
+    let l = byProducer.get(key);
+    if (l === undefined) byProducer.set(key, (l = []));
+    l.push([value, s]);
+  }
+  for (const key of [...byProducer.keys()].sort()) {
+    const acks = (byProducer.get(key) as [string, SendInfo][]).sort((a, b) => a[1].invokeIndex - b[1].invokeIndex);
+    let max: [string, SendInfo] | undefined;
+    for (const [value, s] of acks) {
+      const offset = s.offset as number;
+      if (max !== undefined && offset <= (max[1].offset as number)) {
+        out.push({
+          anomaly: 'nonmonotonic-send',
+          topic: s.topic,
+          partition: s.partition,
+          offsets: [max[1].offset as number, offset],
+          values: [max[0], value],
+          process: s.process,
+          ...(s.doneMs !== undefined ? { atMs: s.doneMs } : {}),
+          detail: `${s.process} sent ${value} after ${max[0]} to ${tpKey(s)}, but ${value} was acknowledged at ${offset}${at(s.doneMs)}, not after ${max[0]}'s ${max[1].offset}`,
+        });
+      }
+      if (max === undefined || offset > (max[1].offset as number)) max = [value, s];
+    }
+  }
+
+  // unseen
+  for (const { key, topic, partition } of sortedPartitions) {
+    if (!consumed.has(key)) continue;
+    const fin = finalOf(topic, partition);
+    if (fin === undefined) continue;
+    const furthest = reach.get(key) ?? 0;
+    const hw = options.highWatermark?.(topic, partition) ?? Number.POSITIVE_INFINITY;
+    const limit = options.consumersRanToEnd === false ? Math.min(hw, furthest) : hw;
+    for (const r of fin.records) {
+      if (r.offset >= limit) break;
+      if (r.value === null || polled.has(r.value)) continue;
+      out.push({
+        anomaly: 'unseen',
+        topic,
+        partition,
+        offsets: [r.offset],
+        values: [r.value],
+        reach: furthest,
+        detail: `${r.value} at ${key}@${r.offset} (below the high watermark ${hw === Number.POSITIVE_INFINITY ? '(none given)' : hw}) was never polled; consumers reached offset ${furthest}`,
+      });
+    }
+  }
+
+  const rank = new Map(ANOMALY_NAMES.map((n, i) => [n, i]));
+  return out
+    .map((a, i) => ({ a, i }))
+    .sort(
+      (x, y) =>
+        (rank.get(x.a.anomaly) as number) - (rank.get(y.a.anomaly) as number) ||
+        (x.a.topic < y.a.topic ? -1 : x.a.topic > y.a.topic ? 1 : 0) ||
+        x.a.partition - y.a.partition ||
+        (x.a.offsets[0] ?? -1) - (y.a.offsets[0] ?? -1) ||
+        x.i - y.i,
+    )
+    .map((x) => x.a);
+}
+
+/** One step of a consumer's reading: the record (value, offset) after `r.last` (or after a fresh start at `r.from`). */
+function checkPollStep(
+  out: RawAnomaly[],
+  op: TimedOp,
+  r: { last: { value: string; offset: number; atMs: number | undefined } | undefined; from: number | undefined },
+  value: string,
+  offset: number,
+  fin: FinalIndex,
+): void {
+  const key = tpKey(op);
+  const base = { topic: op.topic, partition: op.partition, process: op.process, ...(op.timeMs !== undefined ? { atMs: op.timeMs } : {}) };
+  const last = r.last;
+  if (last === undefined) {
+    // A fresh start (first poll, reset, truncation): nothing between the start and the first record.
+    if (r.from === undefined || offset <= r.from) return;
+    const skipped = fin.between(r.from, offset);
+    if (skipped.length > 0) {
+      out.push({
+        anomaly: 'poll-skip',
+        ...base,
+        offsets: skipped.map((s) => s.offset),
+        values: skipped.map((s) => s.value as string),
+        detail: `${op.process} started reading ${key} at ${r.from} but its first record was ${value} at ${offset}${at(op.timeMs)}, skipping ${list(skipped.map((s) => `${s.value}@${s.offset}`))}`,
+      });
+    }
+    return;
+  }
+  // Compare in the final log's order when both records are there, else by the offsets read.
+  const a = fin.first(last.value);
+  const b = fin.first(value);
+  const inFinal = a !== undefined && b !== undefined;
+  const from = inFinal ? a : last.offset;
+  const to = inFinal ? b : offset;
+  const order = inFinal ? 'in the final log' : 'as read';
+  if (to <= from) {
+    out.push({
+      anomaly: 'nonmonotonic-poll',
+      ...base,
+      offsets: [last.offset, offset],
+      values: [last.value, value],
+      detail: `${op.process} read ${value} (${key}@${offset})${at(op.timeMs)} right after ${last.value} (@${last.offset}), but ${order} ${value} is at ${to}, not after ${from}, and no reset or truncation moved its position`,
+    });
+    return;
+  }
+  if (to === from + 1) return;
+  const skipped = fin.between(from + 1, to);
+  if (skipped.length === 0) return;
+  out.push({
+    anomaly: 'poll-skip',
+    ...base,
+    offsets: skipped.map((s) => s.offset),
+    values: skipped.map((s) => s.value as string),
+    detail: `${op.process} read ${value} (${key}@${offset})${at(op.timeMs)} right after ${last.value} (@${last.offset}), skipping ${list(skipped.map((s) => `${s.value}@${s.offset}`))} of the final log`,
+  });
+}
+
+/** The partition a value was observed on (for polled values with no recorded send). */
+function findPartition(
+  seenAt: Map<string, Map<number, Map<string, Observation>>>,
+  partitions: Map<string, { topic: string; partition: number }>,
+  value: string,
+): { topic: string; partition: number } | undefined {
+  for (const [key, byOffset] of seenAt) for (const values of byOffset.values()) if (values.has(value)) return partitions.get(key);
+  return undefined;
+}
