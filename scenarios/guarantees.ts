@@ -608,7 +608,12 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
 
   for (const a of raw) {
     if (verdicts.has(a)) continue;
-    const derived = followsFrom(a);
+    // A consumer that skips records still in the final log is not excused by a loss or an unclean
+    // election elsewhere in the log: a truncation explains a skip only if the consumer detected it
+    // (a recorded seek, which the history check already honours). A silent skip past records that
+    // exist is KAFKA-6880's symptom, the bug KIP-320 fixed.
+    const consumerSide = a.anomaly === 'unseen' || a.anomaly === 'poll-skip';
+    const derived = consumerSide ? undefined : followsFrom(a);
     let v: { allowed: boolean; why: string };
     switch (a.anomaly) {
       case 'duplicate': {

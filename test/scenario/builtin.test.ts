@@ -1,0 +1,44 @@
+// Every built-in scenario's expectations (scenarios/builtin/), as `ksim check` asserts them: for
+// each setting an expectation names, every seed's verdict is one it allows, the anomalies it
+// requires are reported as allowed, the ones it excludes are absent, and the acknowledgement gap
+// stays within its bound. Bug-zoo scenarios are invalid with their fix.* key false on the seeds
+// they name (test/scenario/zoo-*.test.ts uses the same seeds) and valid with it true.
+//
+// Seeds: the issue asks for ≥ 50 per scenario eventually; for CI time this runs SEEDS (10) per
+// setting — about 250 runs — and expectations that name their seeds use those (ksim check
+// --seeds 50 runs more). Measured: ~1–2 minutes on one core; power-loss (6000 writes, 60 s) dominates.
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_NAMES, builtinScenario } from '../../scenarios/builtin/index.js';
+import { checkExpectation, runScenario, settingLabel } from '../../scenarios/runner.js';
+
+const SEEDS = 10;
+
+const cases = BUILTIN_NAMES.flatMap((name) => {
+  const s = builtinScenario(name);
+  return s.expect.map((e) => ({ name, s, e, seeds: e.seeds ?? Array.from({ length: SEEDS }, (_, i) => i + 1) }));
+});
+
+describe('built-in scenarios meet their expectations', () => {
+  for (const { name, s, e, seeds } of cases) {
+    const label = `${name} ${settingLabel(e.set)}`;
+    it(`${label}: ${Array.isArray(e.verdict) ? e.verdict.join(' or ') : e.verdict} on seeds ${seeds.join(',')} — ${e.why}`, () => {
+      const problems: string[] = [];
+      for (const seed of seeds) {
+        const r = runScenario(s, { seed, set: e.set });
+        const p = checkExpectation(r, e);
+        if (p !== undefined) problems.push(`${p} (replay: ${r.replay})`);
+      }
+      expect(problems).toEqual([]);
+    });
+  }
+
+  it('every bug-zoo scenario has a fix-off expectation of invalid on named seeds, and a valid one with the defaults', () => {
+    for (const key of ['kip-101', 'kip-279', 'kip-320', 'kafka-7128', 'maximal-isr', 'kip-903', 'kip-966']) {
+      const s = builtinScenario(key);
+      const off = s.expect.find((e) => e.set[`fix.${key}`] === false);
+      expect(off?.verdict, key).toBe('invalid');
+      expect(off?.seeds?.length, key).toBeGreaterThanOrEqual(5);
+      expect(s.expect.find((e) => Object.keys(e.set).length === 0)?.verdict, key).toBe('valid');
+    }
+  });
+});
