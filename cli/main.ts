@@ -2,9 +2,14 @@
 // to Jepsen's exit codes: 0 valid, 1 invalid, 2 unknown (liveness), 254 bad input, 255 internal
 // error. Bad input is one line on stderr, never a stack trace.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { ConfigValue } from '../core/config.js';
+import { type CheckRow, formatCheckTable, formatRunReport } from '../reports/run.js';
 import { makeChalk, table, verdictColour } from '../reports/text.js';
+import { BUILTIN_NAMES, builtinScenario, isBuiltin } from '../scenarios/builtin/index.js';
 import { DEMO_SAFE_KINDS, type DemoResult, runDemo, type Verdict } from '../scenarios/kernel-demo/run.js';
+import { checkExpectation, expectedVerdicts, runScenarioDetailed, settingLabel } from '../scenarios/runner.js';
+import { configValue, parseScenario, type Scenario } from '../scenarios/scenario.js';
 import { checkDeterminism } from '../sim/determinism.js';
 import { describeFault } from '../sim/faults.js';
 import { InputError } from '../sim/input.js';
@@ -18,6 +23,11 @@ export const EXIT = { valid: 0, invalid: 1, unknown: 2, badInput: 254, internal:
 const USAGE = `ksim — deterministic simulation and fault injection for Kafka's replication protocols
 
 usage:
+  ksim run <scenario|file.json> [--seed N] [--set key=value]… [--json] [--trace out.jsonl] [--max-events N]
+                 run a scenario (built-in name or JSON file) and judge it: valid, invalid or unknown
+  ksim list      the built-in scenarios, one line each
+  ksim check [--seeds N] [--json] [scenario…]
+                 every built-in scenario (or those named) over N seeds (default 5) per expected setting
   ksim demo [--seed N | --seeds N] [--kinds k1,k2|swarm] [--fault-phase-ms N] [--liveness-ms N]
             [--recheck] [--json] [--trace out.jsonl]
                  run the kernel demo protocol (a 3-node replicated log) under a random nemesis
@@ -25,10 +35,10 @@ usage:
                  performance figures: bare scheduler events/s and the demo under faults
   ksim help      this text
 
-Coming with the broker (not available yet): run, sweep, replay, shrink, check, list, zoo.
+Not available yet: sweep, replay, shrink.
 Exit codes: 0 valid, 1 invalid, 2 unknown (liveness), 254 bad input, 255 internal error.`;
 
-const PLANNED = new Set(['run', 'sweep', 'replay', 'shrink', 'check', 'list', 'zoo']);
+const PLANNED = new Set(['sweep', 'replay', 'shrink']);
 
 export function main(argv: readonly string[]): number {
   try {
@@ -44,8 +54,14 @@ export function main(argv: readonly string[]): number {
         return demo(rest);
       case 'bench':
         return bench(rest);
+      case 'run':
+        return run(rest);
+      case 'list':
+        return list(rest);
+      case 'check':
+        return check(rest);
       default:
-        if (PLANNED.has(command)) throw new InputError(`ksim ${command}: not available yet — it arrives with the Kafka broker; try "ksim demo"`);
+        if (PLANNED.has(command)) throw new InputError(`ksim ${command}: not available yet; try "ksim run" or "ksim check"`);
         throw new InputError(`ksim: unknown command "${command}" (try "ksim help")`);
     }
   } catch (e) {
@@ -263,4 +279,160 @@ function bench(argv: readonly string[]): number {
   }
   process.stdout.write(`${table(rows)}\n`);
   return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ksim run / list / check
+
+/** A built-in name, or a path to a scenario JSON file. */
+function loadScenario(arg: string, command: string): Scenario {
+  if (isBuiltin(arg)) return builtinScenario(arg);
+  if (!arg.endsWith('.json') && !arg.includes('/'))
+    throw new InputError(`ksim ${command}: unknown scenario "${arg}" (built-in: ${BUILTIN_NAMES.join(', ')}; or give a .json file)`);
+  let text: string;
+  try {
+    text = readFileSync(arg, 'utf8');
+  } catch (e) {
+    throw new InputError(`ksim ${command}: cannot read ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${arg}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return parseScenario(json, arg);
+}
+
+/** `--set key=value` flags, each checked against the configuration (unknown keys, bad values: InputError). */
+function parseSets(values: readonly string[] | undefined, command: string): Record<string, ConfigValue> {
+  const out: Record<string, ConfigValue> = {};
+  for (const kv of values ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new InputError(`ksim ${command}: --set expects key=value, got "${kv}"`);
+    const key = kv.slice(0, eq);
+    if (Object.hasOwn(out, key)) throw new InputError(`ksim ${command}: --set ${key} given twice`);
+    out[key] = configValue(key, kv.slice(eq + 1), `ksim ${command}: --set`);
+  }
+  return out;
+}
+
+function run(argv: readonly string[]): number {
+  const { positional, flags } = parseArgs(
+    argv,
+    { seed: { type: 'int' }, set: { type: 'string', repeat: true }, json: { type: 'boolean' }, trace: { type: 'string' }, 'max-events': { type: 'int' } },
+    'run',
+  );
+  if (positional.length === 0) throw new InputError('ksim run: which scenario? (ksim list shows the built-in ones; or give a .json file)');
+  if (positional.length > 1) throw new InputError(`ksim run: unexpected argument "${positional[1]}"`);
+  const s = loadScenario(positional[0] as string, 'run');
+  const seed = (flags.get('seed') as number | undefined) ?? 1;
+  const maxEvents = flags.get('max-events') as number | undefined;
+  if (maxEvents !== undefined && maxEvents < 1) throw new InputError(`ksim run: --max-events must be positive, got ${maxEvents}`);
+  const set = parseSets(flags.get('set') as string[] | undefined, 'run');
+  const tracePath = flags.get('trace') as string | undefined;
+  const { report, cluster } = runScenarioDetailed(s, {
+    seed,
+    set,
+    record: tracePath !== undefined,
+    ...(maxEvents !== undefined ? { maxEvents } : {}),
+  });
+  if (tracePath !== undefined) writeFileSync(tracePath, toJsonLines(cluster.world.trace.recorded));
+  if (flags.get('json') === true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else
+    process.stdout.write(formatRunReport(report, makeChalk(), tracePath !== undefined ? { tracePath, traceEvents: cluster.world.trace.recorded.length } : {}));
+  return verdictExit(report.verdict);
+}
+
+function list(argv: readonly string[]): number {
+  const { positional, flags } = parseArgs(argv, { json: { type: 'boolean' } }, 'list');
+  if (positional.length > 0) throw new InputError(`ksim list: unexpected argument "${positional[0]}"`);
+  const scenarios = BUILTIN_NAMES.map((n) => builtinScenario(n));
+  if (flags.get('json') === true) {
+    process.stdout.write(
+      `${JSON.stringify(
+        scenarios.map((s) => ({ name: s.name, description: s.description, expect: s.expect })),
+        null,
+        2,
+      )}\n`,
+    );
+    return 0;
+  }
+  const width = Math.max(...scenarios.map((s) => s.name.length));
+  for (const s of scenarios) process.stdout.write(`${s.name.padEnd(width)}  ${firstSentence(s.description)}\n`);
+  return 0;
+}
+
+/** The first sentence, cut to one terminal line. */
+function firstSentence(text: string, max = 130): string {
+  const m = /^(.*?\.)(\s|$)/.exec(text);
+  const sentence = m ? (m[1] as string) : text;
+  return sentence.length > max ? `${sentence.slice(0, max - 1).trimEnd()}…` : sentence;
+}
+
+function check(argv: readonly string[]): number {
+  const { positional, flags } = parseArgs(argv, { seeds: { type: 'int' }, json: { type: 'boolean' } }, 'check');
+  const seeds = (flags.get('seeds') as number | undefined) ?? 5;
+  if (seeds < 1 || seeds > 100_000) throw new InputError(`ksim check: --seeds must be between 1 and 100000, got ${seeds}`);
+  for (const n of positional) if (!isBuiltin(n)) throw new InputError(`ksim check: unknown scenario "${n}" (built-in: ${BUILTIN_NAMES.join(', ')})`);
+  const names = positional.length > 0 ? positional : BUILTIN_NAMES;
+  const json = flags.get('json') === true;
+  const c = makeChalk();
+  const errc = makeChalk(process.stderr);
+  const cases = names.flatMap((n) => {
+    const s = builtinScenario(n);
+    // An expectation that names its seeds is checked on (at most N of) those; the others on 1..N.
+    return s.expect.map((e) => ({ s, e, seeds: e.seeds !== undefined ? e.seeds.slice(0, seeds) : range(seeds) }));
+  });
+  const total = cases.reduce((n, x) => n + x.seeds.length, 0);
+  if (!json) process.stdout.write(`${c.bold('ksim check')} · ${names.length} scenarios · ${cases.length} settings · ${seeds} seeds each · ${total} runs\n`);
+  const tty = process.stderr.isTTY === true;
+  let done = 0;
+  const rows: CheckRow[] = [];
+  const failures: { scenario: string; setting: string; problem: string; replay: string }[] = [];
+  for (const { s, e, seeds: list } of cases) {
+    const row: CheckRow = {
+      scenario: s.name,
+      setting: settingLabel(e.set),
+      seeds: list.length,
+      valid: 0,
+      invalid: 0,
+      unknown: 0,
+      expected: expectedVerdicts(e).join('|'),
+      problem: undefined,
+      wallMs: 0,
+    };
+    for (const seed of list) {
+      const { report } = runScenarioDetailed(s, { seed, set: e.set });
+      row[report.verdict]++;
+      row.wallMs += report.wallMs;
+      const problem = checkExpectation(report, e);
+      if (problem !== undefined) {
+        row.problem ??= problem;
+        failures.push({ scenario: s.name, setting: row.setting, problem, replay: report.replay });
+      }
+      done++;
+      const line = `[${done}/${total}] ${s.name} ${row.setting} seed ${seed}: ${report.verdict}${problem ? ' ✗' : ''}`;
+      if (tty) process.stderr.write(`\r\u001b[2K${errc.dim(line)}`);
+      else if (!json) process.stderr.write(`${line}\n`);
+    }
+    rows.push(row);
+  }
+  if (tty) process.stderr.write('\r\u001b[2K');
+  const ok = failures.length === 0;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ seeds, ok, rows, failures }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${formatCheckTable(rows, c)}\n\n`);
+    for (const f of failures.slice(0, 20)) process.stdout.write(`${c.red('✗')} ${f.scenario} (${f.setting}): ${f.problem}\n  replay: ${f.replay}\n`);
+    if (failures.length > 20) process.stdout.write(`… ${failures.length - 20} more failures (--json lists them all)\n`);
+    process.stdout.write(
+      `${ok ? c.green('every expectation holds') : c.red(`${failures.length} run${failures.length === 1 ? '' : 's'} missed their expectation`)} · ${total} runs\n`,
+    );
+  }
+  return ok ? EXIT.valid : EXIT.invalid;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
 }

@@ -35,7 +35,7 @@ describe('ksim command line', () => {
     [['demo', 'extra'], /unexpected argument "extra"/],
     [['demo', '--seeds', '2', '--trace', '/tmp/x.jsonl'], /--trace needs a single --seed/],
     [['bench', '--fast'], /^ksim bench: unknown flag --fast/],
-    [['run', 'split-brain'], /^ksim run: not available yet/],
+    [['run', 'no-such-scenario'], /^ksim run: unknown scenario/],
   ])('bad input %j: one line on stderr, exit 254', (args, message) => {
     const r = ksim(...args);
     expect(r.code).toBe(254);
