@@ -13,6 +13,9 @@
 // new process, logs reloaded from disk) is compared in full once.
 //
 // The guarantee model (DESIGN.md §4) decides what an invariant may not flag:
+// - a replica whose log of a partition was hit by a bit flip is not judged by LogMatching or
+//   ReplicasConverge on it: corruption is a fault, and a flip in a batch's leader epoch (outside
+//   the CRC, so leaders can restamp it) goes undetected by Kafka as well;
 // - after an unclean election on a partition, loss and divergence are permitted there. LogMatching
 //   then compares only replicas that have reconciled with the unclean leader (their epoch cache
 //   reaches its epoch), and LeaderCompleteness takes the first leader of the new regime's log as
@@ -374,6 +377,13 @@ class InvariantEngine {
   private readonly minIsr: number;
   private readonly elrEnabled: boolean;
   private readonly brokerWatches = new Map<string, BrokerWatch>();
+  /**
+   * `broker|topic-partition` logs hit by a bit flip. Such a replica is not judged by LogMatching or
+   * ReplicasConverge on that partition from then on: the flip may land in a field the CRC does not
+   * cover (a batch's leader epoch, which leaders restamp), where Kafka cannot detect it either, and
+   * its divergence is the fault's doing, not the protocol's.
+   */
+  private readonly corrupted = new Set<string>();
   private readonly partitions = new Map<string, PartitionState>();
   private readonly leaders = new Map<string, { broker: string; atMs: number }>();
   /** Per partition, per broker: the replica of a stopped process, until the broker's next process loads that log. */
@@ -391,6 +401,12 @@ class InvariantEngine {
     this.elrEnabled = c.config.fix('kip-966');
     c.world.trace.subscribe((r) => {
       switch (r.kind) {
+        case 'disk.fault': {
+          // "bitflip t-0/00000000000000000000.log@96 mask 64": a replica's log of t-0 is corrupted.
+          const m = /^bitflip ([^/@\s]+)\//.exec(String(r.fields?.what ?? ''));
+          if (m !== null) this.corrupted.add(`${r.node}|${m[1]}`);
+          return;
+        }
         case 'log.truncated':
         case 'log.truncated-fully': {
           const f = r.fields;
@@ -682,8 +698,9 @@ class InvariantEngine {
       if (a.eligibleFor === NOT_ELIGIBLE) continue;
       if (a.hw < a.matchedHw) a.matchedHw = a.hw;
       if (a.matchedHw >= a.hw) continue;
+      if (this.corrupted.has(`${a.broker}|${s.tp}`)) continue;
       for (const b of watches) {
-        if (b === a || b.eligibleFor === NOT_ELIGIBLE) continue;
+        if (b === a || b.eligibleFor === NOT_ELIGIBLE || this.corrupted.has(`${b.broker}|${s.tp}`)) continue;
         const to = Math.min(a.hw, b.hw);
         const d = firstDifference(a.log.batches, b.log.batches, a.matchedHw, to, this.counter);
         if (d !== undefined) {
@@ -717,6 +734,7 @@ class InvariantEngine {
       for (const { name, b } of instances) {
         if (b === undefined) continue; // down: nothing to compare (the liveness verdict's business)
         if (replicas !== undefined && !replicas.includes(Number(name.replace(/^b/, '')))) continue;
+        if (this.corrupted.has(`${name}|${tp}`)) continue;
         logs.push({ name, log: b.logs.get(tp) });
       }
       const [first, ...rest] = logs;

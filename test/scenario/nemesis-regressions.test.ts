@@ -33,3 +33,12 @@ it('a random nemesis of power losses, partitions and pauses breaks no invariant 
     expect(replicasDiverge(c, 't', 3), `seed ${seed}`).toEqual([]);
   }
 });
+
+it('a bit flip in a batch leader epoch (outside the CRC) is attributed to the fault, not flagged as LogMatching (nemesis seed 110)', async () => {
+  const { builtinScenario } = await import('../../scenarios/builtin/index.js');
+  const { runScenario } = await import('../../scenarios/runner.js');
+  const r = runScenario(builtinScenario('nemesis'), { seed: 110 });
+  expect(r.faults.some((f) => f.fault === 'disk' && f.kind === 'bitflip' && f.node === 'b2')).toBe(true);
+  expect(r.violations).toEqual([]);
+  expect(r.verdict).toBe('valid');
+});
