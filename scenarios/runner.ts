@@ -25,10 +25,9 @@ import type { Broker } from '../core/broker/broker.js';
 import type { ConfigValue } from '../core/config.js';
 import type { Controller } from '../core/controller/controller.js';
 import { NO_LEADER, tpKey } from '../core/protocol.js';
-import { applyFault, describeFault, type FaultAction, matches, type TraceMatch } from '../sim/faults.js';
+import { type FaultAction, installFaults } from '../sim/faults.js';
 import { drawNemesis, type NemesisPlan } from '../sim/nemesis.js';
 import type { RunStatus } from '../sim/scheduler.js';
-import type { World } from '../sim/world.js';
 import { judges as defaultJudges, type Judges } from './checkers.js';
 import type { Anomaly, Verdict, Violation } from './checks.js';
 import { buildCluster, type Cluster, CONTROLLER_NODE } from './cluster.js';
@@ -175,7 +174,8 @@ export function runScenarioDetailed(s: Scenario, opts: RunOptions): DetailedRun 
     faults.push(...plan.faults);
     nemesisSettings = { kinds: plan.kinds, meanIntervalMs: plan.meanIntervalMs, swarm: plan.swarm, startMs, nodes: [...nodes] };
   }
-  const installed = installFaultPhase(world, faults, s.durationMs);
+  // An `on` fault fires only if its trigger and its time fall within the fault phase.
+  const installed = installFaults(world, faults, { untilMs: s.durationMs });
   world.at(s.durationMs, 'heal-all', () => world.healAll());
   world.startAll();
 
@@ -274,41 +274,6 @@ export function replayCommand(source: string, seed: number, set: Readonly<Record
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
-}
-
-/**
- * Install the fault schedule (as sim/faults.ts installFaults) with one difference: an `on` fault
- * fires only if its trigger and its time fall within the fault phase (≤ durationMs).
- */
-function installFaultPhase(world: World, faults: readonly FaultAction[], durationMs: number): { unfired: () => number[] } {
-  const pendingOn = new Set<number>();
-  faults.forEach((f, i) => {
-    const id = `f${i}`;
-    const run = () => {
-      world.emit('fault', { id, what: describeFault(f) });
-      applyFault(world, f);
-    };
-    if (f.atMs !== undefined) {
-      world.at(f.atMs, id, run);
-      return;
-    }
-    const on = f.on as TraceMatch;
-    pendingOn.add(i);
-    const unsubscribe = world.trace.subscribe((rec) => {
-      if (!pendingOn.has(i)) return;
-      if (world.now > durationMs) {
-        unsubscribe();
-        return;
-      }
-      if (!matches(on, rec)) return;
-      const at = world.now + (f.delayMs ?? 0);
-      unsubscribe();
-      if (at > durationMs) return;
-      pendingOn.delete(i);
-      world.at(at, id, run);
-    });
-  });
-  return { unfired: () => [...pendingOn].sort((a, b) => a - b) };
 }
 
 // ---------------------------------------------------------------------------------------------

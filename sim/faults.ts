@@ -338,9 +338,12 @@ export function applyFault(world: World, f: FaultBody): void {
 
 /**
  * Install a schedule: each action runs at its time, or on the first trace event that matches its
- * predicate (plus its delay). Returns a function that reports which `on` actions never fired.
+ * predicate (plus its delay). With `untilMs` (the end of a fault phase), an `on` action fires only
+ * if both its trigger and its time fall within it. Returns a function that reports which `on`
+ * actions never fired.
  */
-export function installFaults(world: World, faults: readonly FaultAction[]): { unfired: () => number[] } {
+export function installFaults(world: World, faults: readonly FaultAction[], options: { untilMs?: number } = {}): { unfired: () => number[] } {
+  const untilMs = options.untilMs ?? Number.POSITIVE_INFINITY;
   const pendingOn = new Set<number>();
   faults.forEach((f, i) => {
     const id = `f${i}`;
@@ -355,10 +358,17 @@ export function installFaults(world: World, faults: readonly FaultAction[]): { u
     const on = f.on as TraceMatch;
     pendingOn.add(i);
     const unsubscribe = world.trace.subscribe((rec) => {
-      if (!pendingOn.has(i) || !matches(on, rec)) return;
-      pendingOn.delete(i);
+      if (!pendingOn.has(i)) return;
+      if (world.now > untilMs) {
+        unsubscribe();
+        return;
+      }
+      if (!matches(on, rec)) return;
+      const at = world.now + (f.delayMs ?? 0);
       unsubscribe();
-      world.at(world.now + (f.delayMs ?? 0), id, run);
+      if (at > untilMs) return;
+      pendingOn.delete(i);
+      world.at(at, id, run);
     });
   });
   return { unfired: () => [...pendingOn].sort((a, b) => a - b) };
