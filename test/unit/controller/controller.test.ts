@@ -11,6 +11,20 @@ function expectNoFailure(c: Cluster): void {
   expect(c.w.firstFailure).toBeUndefined();
 }
 
+/** Two brokers, unclean election on, no ELR; the leader b1 has shrunk the ISR to itself. */
+function isrShrunkToB1() {
+  const c = cluster({
+    overrides: { 'fix.kip-966': false, 'unclean.leader.election.enable': true },
+    topics: [{ name: 't', partitions: 1, replicationFactor: 2, assignment: [[1, 2]] }],
+    brokers: [1, 2],
+  });
+  c.w.startAll();
+  c.w.run({ untilMs: 4000 });
+  c.broker(1).alterPartition({ isr: [{ brokerId: 1, brokerEpoch: -1 }] });
+  c.w.run({ untilMs: 4100 });
+  return c;
+}
+
 describe('controller: registration, heartbeats and topic creation', () => {
   it('registers brokers with epoch = offset of their RegisterBroker record, unfences them and creates the topic', () => {
     const c = cluster({ topics: [{ name: 't', partitions: 3, replicationFactor: 3 }] });
@@ -199,15 +213,7 @@ describe('controller: sessions, fencing and elections', () => {
   });
 
   it('unclean election also happens when an out-of-sync broker is unfenced', () => {
-    const c = cluster({
-      overrides: { 'fix.kip-966': false, 'unclean.leader.election.enable': true },
-      topics: [{ name: 't', partitions: 1, replicationFactor: 2, assignment: [[1, 2]] }],
-      brokers: [1, 2],
-    });
-    c.w.startAll();
-    c.w.run({ untilMs: 4000 });
-    c.broker(1).alterPartition({ isr: [{ brokerId: 1, brokerEpoch: -1 }] });
-    c.w.run({ untilMs: 4100 });
+    const c = isrShrunkToB1();
     c.w.crash('b2');
     c.w.run({ untilMs: 16_000 });
     expect(c.controller().image.isActive(2)).toBe(false);
@@ -431,15 +437,7 @@ describe('controller: AlterPartition', () => {
   });
 
   it('the leader reports RECOVERED after an unclean election', () => {
-    const c = cluster({
-      overrides: { 'fix.kip-966': false, 'unclean.leader.election.enable': true },
-      topics: [{ name: 't', partitions: 1, replicationFactor: 2, assignment: [[1, 2]] }],
-      brokers: [1, 2],
-    });
-    c.w.startAll();
-    c.w.run({ untilMs: 4000 });
-    c.broker(1).alterPartition({ isr: [{ brokerId: 1, brokerEpoch: -1 }] });
-    c.w.run({ untilMs: 4100 });
+    const c = isrShrunkToB1();
     c.w.crash('b1');
     c.w.run({ untilMs: 16_000 });
     expect(c.partition()).toMatchObject({ leader: 2, leaderRecoveryState: 'RECOVERING' });
