@@ -2,14 +2,16 @@
 // to Jepsen's exit codes: 0 valid, 1 invalid, 2 unknown (liveness), 254 bad input, 255 internal
 // error. Bad input is one line on stderr, never a stack trace.
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import type { ConfigValue } from '../core/config.js';
+import { writeFileSync } from 'node:fs';
+import { type JUnitSuite, junitXml } from '../reports/junit.js';
+import { createProgress, duration } from '../reports/progress.js';
 import { type CheckRow, formatCheckTable, formatRunReport } from '../reports/run.js';
 import { makeChalk, table, verdictColour } from '../reports/text.js';
-import { BUILTIN_NAMES, builtinScenario, isBuiltin } from '../scenarios/builtin/index.js';
+import { BUILTIN_NAMES, builtinScenario } from '../scenarios/builtin/index.js';
 import { DEMO_SAFE_KINDS, type DemoResult, runDemo, type Verdict } from '../scenarios/kernel-demo/run.js';
-import { checkExpectation, expectedVerdicts, runScenarioDetailed, settingLabel } from '../scenarios/runner.js';
-import { configValue, parseScenario, type Scenario } from '../scenarios/scenario.js';
+import { defaultWorkers, RunPool } from '../scenarios/pool.js';
+import { checkExpectation, expectedVerdicts, type RunReport, runScenarioDetailed, settingLabel } from '../scenarios/runner.js';
+import { scenarioToJson } from '../scenarios/scenario.js';
 import { checkDeterminism } from '../sim/determinism.js';
 import { describeFault } from '../sim/faults.js';
 import { InputError } from '../sim/input.js';
@@ -17,16 +19,28 @@ import { type NemesisKind, validateNemesisKinds } from '../sim/nemesis.js';
 import { toJsonLines } from '../sim/trace.js';
 import { parseArgs } from './args.js';
 import { runBench } from './bench.js';
-
-export const EXIT = { valid: 0, invalid: 1, unknown: 2, badInput: 254, internal: 255 } as const;
+import { EXIT, loadScenario, parseSets, positiveInt, verdictExit } from './common.js';
+import { replayCommand, shrinkCommand, sweepCommand } from './search.js';
+import { zooCommand } from './zoo.js';
 
 const USAGE = `ksim — deterministic simulation and fault injection for Kafka's replication protocols
 
 usage:
   ksim run <scenario|file.json> [--seed N] [--set key=value]… [--json] [--trace out.jsonl] [--max-events N]
                  run a scenario (built-in name or JSON file) and judge it: valid, invalid or unknown
+  ksim sweep <scenario|file.json> [--seeds N | --seed-range A..B] [--workers N] [--shard i/n]
+             [--set key=value]… [--json] [--junit out.xml] [--out DIR] [--recheck-ratio R]
+             [--no-shrink] [--shrink-seconds N] [--max-events N]
+                 run many seeds on worker threads; every failure gets a failure file (default
+                 ksim-out/failures/), and the first is shrunk
+  ksim replay <failure.json> [--json] [--trace out.jsonl]
+                 re-run a failure file's run and compare its trace hash with the recorded one
+  ksim shrink <failure.json> [--out FILE] [--workers N] [--time-limit SECONDS] [--json]
+                 cut a failing run down to a small scenario that still fails the same way
+  ksim zoo [--json] [--keys k1,k2] [--max-seeds N] [--clean-seeds N] [--workers N] [--no-shrink]
+                 the bug-zoo table: random search for each fix.* key switched off
   ksim list      the built-in scenarios, one line each
-  ksim check [--seeds N] [--json] [scenario…]
+  ksim check [--seeds N] [--workers N] [--json] [--junit out.xml] [scenario|file.json…]
                  every built-in scenario (or those named) over N seeds (default 5) per expected setting
   ksim demo [--seed N | --seeds N] [--kinds k1,k2|swarm] [--fault-phase-ms N] [--liveness-ms N]
             [--recheck] [--json] [--trace out.jsonl]
@@ -35,12 +49,11 @@ usage:
                  performance figures: bare scheduler events/s and the demo under faults
   ksim help      this text
 
-Not available yet: sweep, replay, shrink.
 Exit codes: 0 valid, 1 invalid, 2 unknown (liveness), 254 bad input, 255 internal error.`;
 
-const PLANNED = new Set(['sweep', 'replay', 'shrink']);
+export { EXIT };
 
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   try {
     const [command, ...rest] = argv;
     switch (command) {
@@ -59,9 +72,16 @@ export function main(argv: readonly string[]): number {
       case 'list':
         return list(rest);
       case 'check':
-        return check(rest);
+        return await check(rest);
+      case 'sweep':
+        return await sweepCommand(rest);
+      case 'replay':
+        return replayCommand(rest);
+      case 'shrink':
+        return await shrinkCommand(rest);
+      case 'zoo':
+        return await zooCommand(rest);
       default:
-        if (PLANNED.has(command)) throw new InputError(`ksim ${command}: not available yet; try "ksim run" or "ksim check"`);
         throw new InputError(`ksim: unknown command "${command}" (try "ksim help")`);
     }
   } catch (e) {
@@ -74,10 +94,6 @@ export function main(argv: readonly string[]): number {
     if (process.env.KSIM_DEBUG) process.stderr.write(`${err.stack}\n`);
     return EXIT.internal;
   }
-}
-
-function verdictExit(v: Verdict): number {
-  return EXIT[v];
 }
 
 function demo(argv: readonly string[]): number {
@@ -284,39 +300,6 @@ function bench(argv: readonly string[]): number {
 // ---------------------------------------------------------------------------------------------
 // ksim run / list / check
 
-/** A built-in name, or a path to a scenario JSON file. */
-function loadScenario(arg: string, command: string): Scenario {
-  if (isBuiltin(arg)) return builtinScenario(arg);
-  if (!arg.endsWith('.json') && !arg.includes('/'))
-    throw new InputError(`ksim ${command}: unknown scenario "${arg}" (built-in: ${BUILTIN_NAMES.join(', ')}; or give a .json file)`);
-  let text: string;
-  try {
-    text = readFileSync(arg, 'utf8');
-  } catch (e) {
-    throw new InputError(`ksim ${command}: cannot read ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${arg}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
-  return parseScenario(json, arg);
-}
-
-/** `--set key=value` flags, each checked against the configuration (unknown keys, bad values: InputError). */
-function parseSets(values: readonly string[] | undefined, command: string): Record<string, ConfigValue> {
-  const out: Record<string, ConfigValue> = {};
-  for (const kv of values ?? []) {
-    const eq = kv.indexOf('=');
-    if (eq <= 0) throw new InputError(`ksim ${command}: --set expects key=value, got "${kv}"`);
-    const key = kv.slice(0, eq);
-    if (Object.hasOwn(out, key)) throw new InputError(`ksim ${command}: --set ${key} given twice`);
-    out[key] = configValue(key, kv.slice(eq + 1), `ksim ${command}: --set`);
-  }
-  return out;
-}
-
 function run(argv: readonly string[]): number {
   const { positional, flags } = parseArgs(
     argv,
@@ -370,65 +353,106 @@ function firstSentence(text: string, max = 130): string {
   return sentence.length > max ? `${sentence.slice(0, max - 1).trimEnd()}…` : sentence;
 }
 
-function check(argv: readonly string[]): number {
-  const { positional, flags } = parseArgs(argv, { seeds: { type: 'int' }, json: { type: 'boolean' } }, 'check');
-  const seeds = (flags.get('seeds') as number | undefined) ?? 5;
-  if (seeds < 1 || seeds > 100_000) throw new InputError(`ksim check: --seeds must be between 1 and 100000, got ${seeds}`);
-  for (const n of positional) if (!isBuiltin(n)) throw new InputError(`ksim check: unknown scenario "${n}" (built-in: ${BUILTIN_NAMES.join(', ')})`);
-  const names = positional.length > 0 ? positional : BUILTIN_NAMES;
+async function check(argv: readonly string[]): Promise<number> {
+  const { positional, flags } = parseArgs(
+    argv,
+    { seeds: { type: 'int' }, workers: { type: 'int' }, json: { type: 'boolean' }, junit: { type: 'string' } },
+    'check',
+  );
+  const seeds = positiveInt(flags.get('seeds'), 'seeds', 'check', 100_000) ?? 5;
+  const workers = positiveInt(flags.get('workers'), 'workers', 'check', 256) ?? defaultWorkers();
+  const scenarios = positional.length > 0 ? positional.map((n) => loadScenario(n, 'check')) : BUILTIN_NAMES.map((n) => builtinScenario(n));
+  for (const s of scenarios) if (s.expect.length === 0) throw new InputError(`ksim check: ${s.source} states no expectations ("expect"): nothing to check`);
   const json = flags.get('json') === true;
+  const junitPath = flags.get('junit') as string | undefined;
   const c = makeChalk();
-  const errc = makeChalk(process.stderr);
-  const cases = names.flatMap((n) => {
-    const s = builtinScenario(n);
+  const cases = scenarios.flatMap((s, index) =>
     // An expectation that names its seeds is checked on (at most N of) those; the others on 1..N.
-    return s.expect.map((e) => ({ s, e, seeds: e.seeds !== undefined ? e.seeds.slice(0, seeds) : range(seeds) }));
-  });
+    s.expect.map((e) => ({ s, index, e, seeds: e.seeds !== undefined ? e.seeds.slice(0, seeds) : range(seeds) })),
+  );
   const total = cases.reduce((n, x) => n + x.seeds.length, 0);
-  if (!json) process.stdout.write(`${c.bold('ksim check')} · ${names.length} scenarios · ${cases.length} settings · ${seeds} seeds each · ${total} runs\n`);
-  const tty = process.stderr.isTTY === true;
-  let done = 0;
+  if (!json)
+    process.stdout.write(
+      `${c.bold('ksim check')} · ${scenarios.length} scenarios · ${cases.length} settings · ${seeds} seeds each · ${total} runs · ${workers} worker${workers === 1 ? '' : 's'}\n`,
+    );
+  const progress = createProgress({ total, unit: 'runs', quiet: json });
+  const t0 = performance.now();
+  const pool = new RunPool(
+    scenarios.map((s) => ({ json: scenarioToJson(s), source: s.source })),
+    workers,
+  );
   const rows: CheckRow[] = [];
-  const failures: { scenario: string; setting: string; problem: string; replay: string }[] = [];
-  for (const { s, e, seeds: list } of cases) {
-    const row: CheckRow = {
-      scenario: s.name,
-      setting: settingLabel(e.set),
-      seeds: list.length,
-      valid: 0,
-      invalid: 0,
-      unknown: 0,
-      expected: expectedVerdicts(e).join('|'),
-      problem: undefined,
-      wallMs: 0,
-    };
-    for (const seed of list) {
-      const { report } = runScenarioDetailed(s, { seed, set: e.set });
-      row[report.verdict]++;
-      row.wallMs += report.wallMs;
-      const problem = checkExpectation(report, e);
-      if (problem !== undefined) {
-        row.problem ??= problem;
-        failures.push({ scenario: s.name, setting: row.setting, problem, replay: report.replay });
+  const failures: { scenario: string; setting: string; seed: number; problem: string; replay: string }[] = [];
+  const suites: JUnitSuite[] = [];
+  try {
+    const done = await Promise.all(
+      cases.map(({ index, e, seeds: list }) =>
+        Promise.all(
+          list.map(async (seed) => {
+            const report = await pool.run({ scenario: index, seed, set: e.set });
+            progress.tick(report.verdict);
+            return report;
+          }),
+        ),
+      ),
+    );
+    cases.forEach(({ s, e }, i) => {
+      const reports = done[i] as RunReport[];
+      const row: CheckRow = {
+        scenario: s.name,
+        setting: settingLabel(e.set),
+        seeds: reports.length,
+        valid: 0,
+        invalid: 0,
+        unknown: 0,
+        expected: expectedVerdicts(e).join('|'),
+        problem: undefined,
+        wallMs: 0,
+      };
+      const suite: JUnitSuite = { name: `${s.name} (${row.setting})`, cases: [] };
+      for (const report of reports) {
+        row[report.verdict]++;
+        row.wallMs += report.wallMs;
+        const problem = checkExpectation(report, e);
+        if (problem !== undefined) {
+          row.problem ??= problem;
+          failures.push({ scenario: s.name, setting: row.setting, seed: report.seed, problem, replay: report.replay });
+        }
+        suite.cases.push({
+          name: `seed ${report.seed}`,
+          classname: `ksim.${s.name}`,
+          timeMs: report.wallMs,
+          ...(problem !== undefined
+            ? {
+                failure: {
+                  type: report.verdict,
+                  message: problem,
+                  body: `${problem}\nexpected: ${expectedVerdicts(e).join(' or ')} — ${e.why}\nreplay: ${report.replay}`,
+                },
+              }
+            : {}),
+        });
       }
-      done++;
-      const line = `[${done}/${total}] ${s.name} ${row.setting} seed ${seed}: ${report.verdict}${problem ? ' ✗' : ''}`;
-      if (tty) process.stderr.write(`\r\u001b[2K${errc.dim(line)}`);
-      else if (!json) process.stderr.write(`${line}\n`);
-    }
-    rows.push(row);
+      rows.push(row);
+      suites.push(suite);
+    });
+  } finally {
+    progress.done();
+    await pool.close();
   }
-  if (tty) process.stderr.write('\r\u001b[2K');
+  if (junitPath !== undefined) writeFileSync(junitPath, junitXml(suites));
   const ok = failures.length === 0;
+  const wallMs = Math.round(performance.now() - t0);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ seeds, ok, rows, failures }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ seeds, workers, ok, rows, failures, wallMs, junit: junitPath ?? null }, null, 2)}\n`);
   } else {
     process.stdout.write(`${formatCheckTable(rows, c)}\n\n`);
     for (const f of failures.slice(0, 20)) process.stdout.write(`${c.red('✗')} ${f.scenario} (${f.setting}): ${f.problem}\n  replay: ${f.replay}\n`);
     if (failures.length > 20) process.stdout.write(`… ${failures.length - 20} more failures (--json lists them all)\n`);
     process.stdout.write(
-      `${ok ? c.green('every expectation holds') : c.red(`${failures.length} run${failures.length === 1 ? '' : 's'} missed their expectation`)} · ${total} runs\n`,
+      `${ok ? c.green('every expectation holds') : c.red(`${failures.length} run${failures.length === 1 ? '' : 's'} missed their expectation`)} · ${total} runs · ${duration(wallMs)} wall\n`,
     );
+    if (junitPath !== undefined) process.stdout.write(`JUnit report: ${junitPath}\n`);
   }
   return ok ? EXIT.valid : EXIT.invalid;
 }

@@ -125,6 +125,7 @@ describe('ksim list and ksim check', () => {
     expect(r.stdout).toMatch(/^scenario\s+setting\s+seeds\s+valid\s+invalid\s+unknown\s+expected/m);
     expect(r.stdout).toMatch(/^kip-101\s+fix\.kip-101=false\s+2\s+0\s+2\s+0\s+invalid/m);
     expect(r.stdout).toContain('every expectation holds');
-    expect(r.stderr).toMatch(/\[8\/8\] kafka-7128 fix\.kafka-7128=false seed 2: invalid/);
+    expect(r.stderr).toMatch(/^8\/8 runs · 4 valid · 4 invalid · 0 unknown/m);
+    expect(r.stdout).toMatch(/· 8 runs · \d+ workers?\n/);
   });
 });

@@ -1,0 +1,55 @@
+// Pieces shared by the commands: loading a scenario (a built-in name or a JSON file), `--set`
+// flags, and the exit codes.
+
+import { readFileSync } from 'node:fs';
+import type { ConfigValue } from '../core/config.js';
+import { BUILTIN_NAMES, builtinScenario, isBuiltin } from '../scenarios/builtin/index.js';
+import type { Verdict } from '../scenarios/checks.js';
+import { configValue, parseScenario, type Scenario } from '../scenarios/scenario.js';
+import { InputError } from '../sim/input.js';
+
+export const EXIT = { valid: 0, invalid: 1, unknown: 2, badInput: 254, internal: 255 } as const;
+
+export function verdictExit(v: Verdict): number {
+  return EXIT[v];
+}
+
+/** A built-in name, or a path to a scenario JSON file. */
+export function loadScenario(arg: string, command: string): Scenario {
+  if (isBuiltin(arg)) return builtinScenario(arg);
+  if (!arg.endsWith('.json') && !arg.includes('/'))
+    throw new InputError(`ksim ${command}: unknown scenario "${arg}" (built-in: ${BUILTIN_NAMES.join(', ')}; or give a .json file)`);
+  let text: string;
+  try {
+    text = readFileSync(arg, 'utf8');
+  } catch (e) {
+    throw new InputError(`ksim ${command}: cannot read ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${arg}: not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return parseScenario(json, arg);
+}
+
+/** `--set key=value` flags, each checked against the configuration (unknown keys, bad values: InputError). */
+export function parseSets(values: readonly string[] | undefined, command: string): Record<string, ConfigValue> {
+  const out: Record<string, ConfigValue> = {};
+  for (const kv of values ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new InputError(`ksim ${command}: --set expects key=value, got "${kv}"`);
+    const key = kv.slice(0, eq);
+    if (Object.hasOwn(out, key)) throw new InputError(`ksim ${command}: --set ${key} given twice`);
+    out[key] = configValue(key, kv.slice(eq + 1), `ksim ${command}: --set`);
+  }
+  return out;
+}
+
+/** A positive integer flag, or undefined when absent. */
+export function positiveInt(v: unknown, flag: string, command: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || v < 1 || v > max) throw new InputError(`ksim ${command}: --${flag} must be an integer from 1 to ${max}, got ${v}`);
+  return v;
+}
