@@ -4,10 +4,18 @@
 //   events — the ceiling every other figure is compared with.
 // - scenarios[]: each scenario's events, simulated time, wall time, events per second, speed-up
 //   (simulated ms per wall ms) and heap in use after the run.
+// - sweep: the `nemesis` built-in over the same seeds with `--workers 1` and `--workers 2` (or
+//   more), wall time of each, the speed-up, and whether the per-seed results (verdict, trace hash,
+//   events) are identical — as they must be.
 // Figures are measured here, never asserted by tests (CI machines vary).
 
+import { availableParallelism } from 'node:os';
+import { builtinScenario } from '../scenarios/builtin/index.js';
 import { buildCluster } from '../scenarios/cluster.js';
 import { runDemo } from '../scenarios/kernel-demo/run.js';
+import { RunPool } from '../scenarios/pool.js';
+import { scenarioToJson } from '../scenarios/scenario.js';
+import { sweep } from '../scenarios/sweep.js';
 import { installFaults } from '../sim/faults.js';
 import { drawNemesis } from '../sim/nemesis.js';
 import { Rng } from '../sim/rng.js';
@@ -29,6 +37,19 @@ export interface BenchReport {
   kernelEvents: number;
   kernelEventsPerSec: number;
   scenarios: ScenarioBench[];
+  sweep: SweepBench;
+}
+
+export interface SweepBench {
+  scenario: string;
+  seeds: number;
+  cores: number;
+  /** Wall ms of the same sweep per worker count. */
+  wallMs: Record<string, number>;
+  /** wallMs with 1 worker / wallMs with the most workers. */
+  speedup: number;
+  /** Whether every worker count gave the same per-seed verdicts, trace hashes and event counts. */
+  identical: boolean;
 }
 
 /** Bare-scheduler throughput: every event schedules its successor a random delay ahead. */
@@ -105,7 +126,36 @@ export function benchCluster(seeds: number): ScenarioBench {
   return measure('kafka-3-brokers (RF 3, 6 partitions, 100 writes/s, random nemesis)', seeds, clusterRun);
 }
 
-export function runBench(): BenchReport {
+/** The `nemesis` built-in over seeds 1..`seeds` with 1 worker, then with `workers`. */
+export async function benchSweep(seeds: number, workers = Math.max(2, availableParallelism())): Promise<SweepBench> {
+  const s = builtinScenario('nemesis');
+  const wallMs: Record<string, number> = {};
+  const essences: string[] = [];
+  for (const n of [1, workers]) {
+    const pool = new RunPool([{ json: scenarioToJson(s), source: s.source }], n);
+    try {
+      const list = Array.from({ length: seeds }, (_, i) => i + 1);
+      const r = await sweep(pool, { scenario: s, poolScenario: 0, seeds: list, set: {}, recheckRatio: 0, outDir: null });
+      wallMs[`workers=${n}`] = r.wallMs;
+      essences.push(JSON.stringify(r.results.map((x) => [x.seed, x.verdict, x.traceHash, x.events])));
+    } finally {
+      await pool.close();
+    }
+  }
+  const one = wallMs['workers=1'] as number;
+  const many = wallMs[`workers=${workers}`] as number;
+  return {
+    scenario: s.name,
+    seeds,
+    cores: availableParallelism(),
+    wallMs,
+    speedup: Math.round((one / many) * 100) / 100,
+    identical: essences.every((e) => e === essences[0]),
+  };
+}
+
+export async function runBench(sweepSeeds = 24): Promise<BenchReport> {
   const kernel = benchKernel();
-  return { node: process.version, kernelEvents: kernel.events, kernelEventsPerSec: kernel.eventsPerSec, scenarios: [benchDemo(10), benchCluster(5)] };
+  const scenarios = [benchDemo(10), benchCluster(5)];
+  return { node: process.version, kernelEvents: kernel.events, kernelEventsPerSec: kernel.eventsPerSec, scenarios, sweep: await benchSweep(sweepSeeds) };
 }

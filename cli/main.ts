@@ -45,8 +45,9 @@ usage:
   ksim demo [--seed N | --seeds N] [--kinds k1,k2|swarm] [--fault-phase-ms N] [--liveness-ms N]
             [--recheck] [--json] [--trace out.jsonl]
                  run the kernel demo protocol (a 3-node replicated log) under a random nemesis
-  ksim bench [--json]
-                 performance figures: bare scheduler events/s and the demo under faults
+  ksim bench [--json] [--sweep-seeds N]
+                 performance figures: bare scheduler events/s, the demo and a cluster under faults,
+                 and a sweep's speed-up on all cores (N seeds, default 24)
   ksim help      this text
 
 Exit codes: 0 valid, 1 invalid, 2 unknown (liveness), 254 bad input, 255 internal error.`;
@@ -66,7 +67,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'demo':
         return demo(rest);
       case 'bench':
-        return bench(rest);
+        return await bench(rest);
       case 'run':
         return run(rest);
       case 'list':
@@ -269,10 +270,10 @@ function makeProgress(total: number, quiet: boolean): (done: number, verdict: Ve
   };
 }
 
-function bench(argv: readonly string[]): number {
-  const { positional, flags } = parseArgs(argv, { json: { type: 'boolean' } }, 'bench');
+async function bench(argv: readonly string[]): Promise<number> {
+  const { positional, flags } = parseArgs(argv, { json: { type: 'boolean' }, 'sweep-seeds': { type: 'int' } }, 'bench');
   if (positional.length > 0) throw new InputError(`ksim bench: unexpected argument "${positional[0]}"`);
-  const report = runBench();
+  const report = await runBench(positiveInt(flags.get('sweep-seeds'), 'sweep-seeds', 'bench', 100_000));
   if (flags.get('json') === true) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
@@ -294,6 +295,13 @@ function bench(argv: readonly string[]): number {
     ]);
   }
   process.stdout.write(`${table(rows)}\n`);
+  const w = report.sweep;
+  const times = Object.entries(w.wallMs)
+    .map(([k, v]) => `${k} ${duration(v)}`)
+    .join(', ');
+  process.stdout.write(
+    `\nsweep: ${w.scenario} × ${w.seeds} seeds on ${w.cores} cores: ${times} · speed-up ${w.speedup}× · per-seed results ${w.identical ? 'identical' : c.red('DIFFER')}\n`,
+  );
   return 0;
 }
 

@@ -85,8 +85,8 @@ describe('ksim command line', () => {
     expect(r.stderr).toMatch(/3\/3 seeds/);
   });
 
-  it('bench --json reports the kernel ceiling and per-scenario figures', () => {
-    const r = ksim('bench', '--json');
+  it('bench --json reports the kernel ceiling, per-scenario figures and a sweep on 1 and N workers', () => {
+    const r = ksim('bench', '--json', '--sweep-seeds', '2');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.kernelEventsPerSec).toBeGreaterThan(0);
@@ -94,5 +94,9 @@ describe('ksim command line', () => {
     for (const s of doc.scenarios) {
       for (const k of ['name', 'events', 'simulatedMs', 'wallMs', 'eventsPerSec', 'speedup', 'heapMb']) expect(s).toHaveProperty(k);
     }
+    expect(doc.sweep.seeds).toBe(2);
+    expect(Object.keys(doc.sweep.wallMs)).toContain('workers=1');
+    expect(doc.sweep.identical).toBe(true);
+    expect(doc.sweep.speedup).toBeGreaterThan(0);
   });
 });
