@@ -390,7 +390,7 @@ async function check(argv: readonly string[]): Promise<number> {
     workers,
   );
   const rows: CheckRow[] = [];
-  const failures: { scenario: string; setting: string; seed: number; problem: string; replay: string }[] = [];
+  const failures: { scenario: string; setting: string; seed: number; verdict: Verdict; problem: string; replay: string }[] = [];
   const suites: JUnitSuite[] = [];
   try {
     const done = await Promise.all(
@@ -424,7 +424,7 @@ async function check(argv: readonly string[]): Promise<number> {
         const problem = checkExpectation(report, e);
         if (problem !== undefined) {
           row.problem ??= problem;
-          failures.push({ scenario: s.name, setting: row.setting, seed: report.seed, problem, replay: report.replay });
+          failures.push({ scenario: s.name, setting: row.setting, seed: report.seed, verdict: report.verdict, problem, replay: report.replay });
         }
         suite.cases.push({
           name: `seed ${report.seed}`,
@@ -462,7 +462,10 @@ async function check(argv: readonly string[]): Promise<number> {
     );
     if (junitPath !== undefined) process.stdout.write(`JUnit report: ${junitPath}\n`);
   }
-  return ok ? EXIT.valid : EXIT.invalid;
+  // Jepsen's codes: 1 when a run broke its expectation by being invalid (or valid where a failure was
+  // expected), 2 when the only misses are runs that did not converge.
+  if (ok) return EXIT.valid;
+  return failures.every((f) => f.verdict === 'unknown') ? EXIT.unknown : EXIT.invalid;
 }
 
 function range(n: number): number[] {

@@ -22,7 +22,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigValue } from '../core/config.js';
-import { expectInteger, expectKeys, expectObject, expectString, InputError } from '../sim/input.js';
+import { expectArray, expectInteger, expectKeys, expectObject, expectString, InputError } from '../sim/input.js';
 import type { Verdict, Violation } from './checks.js';
 import type { RunReport } from './runner.js';
 import { configValue, parseScenario, type Scenario, scenarioToJson } from './scenario.js';
@@ -144,7 +144,6 @@ export function parseFailure(json: unknown, path: string): { failure: FailureFil
       'replay',
       'run',
       'nondeterministic',
-      'shrunkFrom',
     ],
     'failure file',
   );
@@ -175,6 +174,13 @@ export function parseFailure(json: unknown, path: string): { failure: FailureFil
     run: typeof o.run === 'string' ? o.run : '',
   };
   if (o.maxEvents !== undefined) failure.maxEvents = expectInteger(o.maxEvents, 'maxEvents', 1);
+  if (o.nondeterministic !== undefined) {
+    const nd = expectObject(o.nondeterministic, 'nondeterministic');
+    failure.nondeterministic = {
+      hashes: expectArray(nd.hashes, 'nondeterministic.hashes').map((h, i) => expectString(h, `nondeterministic.hashes[${i}]`)),
+      detail: expectString(nd.detail, 'nondeterministic.detail'),
+    };
+  }
   // The replayed scenario's `source` is the failure file, so that its replay command names it.
   scenario.source = path;
   return { failure, scenario };

@@ -95,6 +95,34 @@ describe('sweep', () => {
   });
 });
 
+describe('the re-run pass', () => {
+  it('reports a seed whose second run gives another trace hash as nondeterministic, naming where two recorded runs differ', async () => {
+    const small = parseScenario(SMALL, 'small');
+    const real = runScenario(small, { seed: 3 });
+    let calls = 0;
+    // A pool whose second run of seed 3 comes back with another hash (as a stray Math.random would cause).
+    const pool = {
+      size: 1,
+      run: async (job: { seed: number }) => {
+        calls++;
+        const r = runScenario(small, { seed: job.seed });
+        return job.seed === 3 && calls > 4 ? { ...r, traceHash: 'ffffffffffffffff' } : r;
+      },
+      determinism: async () => ({ deterministic: false, hashes: ['a', 'b'], divergesAt: 42, first: 'x', second: 'y' }),
+    } as unknown as RunPool;
+    const dir = mkdtempSync(join(tmpdir(), 'ksim-nd-'));
+    const r = await sweep(pool, { scenario: small, poolScenario: 0, seeds: [1, 2, 3, 4], set: {}, recheckRatio: 1, outDir: dir });
+    expect(r.counts.nondeterministic).toBe(1);
+    const f = r.failures.find((x) => x.seed === 3);
+    expect(f?.recheck).toMatchObject({ same: false, traceHash: 'ffffffffffffffff' });
+    expect(f?.recheck?.detail).toContain('first differ at trace event 42: x | y');
+    expect(r.results.map((x) => x.verdict)).toEqual(['valid', 'valid', 'valid', 'valid']);
+    expect(r.failures.map((x) => x.seed)).toEqual([3]); // valid, but not reproducible: a failure
+    const { failure } = readFailureFile(f?.file as string);
+    expect(failure.nondeterministic?.hashes).toEqual([real.traceHash, 'ffffffffffffffff']);
+  });
+});
+
 describe('sampledForRecheck', () => {
   it('picks about the given fraction, by seed alone', () => {
     const picked = Array.from({ length: 10_000 }, (_, i) => i).filter((s) => sampledForRecheck(s, 0.05)).length;
