@@ -76,6 +76,10 @@ class NodeSlot {
   pausedUntilMs = 0;
   paused = false;
   pauseQueue: (() => void)[] = [];
+  /** The incarnation a clean shutdown was requested of (it is still running while it flushes). */
+  shuttingDown: number | undefined;
+  /** Restart as soon as the process stops: healAll found it in the middle of a clean shutdown. */
+  restartWhenStopped = false;
   readonly timers = new Map<TimerId, TimerEntry>();
   constructor(
     readonly name: string,
@@ -412,6 +416,7 @@ export class World {
     slot.pauseQueue = [];
     for (const t of slot.timers.values()) this.scheduler.cancel(t.ev);
     slot.timers.clear();
+    slot.shuttingDown = undefined;
     if (how.keepPageCache) {
       slot.disk.dropQueue();
       this.emit('node.halt', { reason: how.reason ?? '' }, name);
@@ -420,6 +425,10 @@ export class World {
       this.emit('node.crash', { ...lost }, name);
     }
     this.network.breakAllOf(name, this.currentCause);
+    if (slot.restartWhenStopped) {
+      slot.restartWhenStopped = false;
+      this.scheduler.at(this.now, () => this.restart(name));
+    }
     return true;
   }
 
@@ -439,6 +448,7 @@ export class World {
     const slot = this.slot(name);
     if (!slot.up) return false;
     const incarnation = slot.incarnation;
+    slot.shuttingDown = incarnation;
     this.emit('node.shutdown-requested', { graceMs }, name);
     const handler = slot.instance?.onShutdown;
     if (handler === undefined) {
@@ -506,7 +516,8 @@ export class World {
 
   /**
    * The end of the fault phase: no partitions or clogs, no disk faults, no clock drift, every
-   * paused node resumed and every crashed node restarted. Clock offsets from steps remain.
+   * paused node resumed and every crashed node restarted (a node in the middle of a clean shutdown
+   * finishes it and is restarted as it stops). Clock offsets from steps remain.
    */
   healAll(): void {
     this.network.heal();
@@ -517,6 +528,8 @@ export class World {
       if (slot.clock.driftPpm !== 0) this.clockDrift(name, 0);
       if (slot.paused) this.resume(slot);
       if (!slot.up) this.restart(name);
+      // A clean shutdown still flushing is let finish; the process is then started again at once.
+      else if (slot.shuttingDown === slot.incarnation) slot.restartWhenStopped = true;
     }
   }
 

@@ -167,6 +167,33 @@ describe('world: processes', () => {
     expect(log).toEqual(['polite asked at 10', 'stubborn ignores it']);
   });
 
+  it('healAll lets a clean shutdown in progress finish, then restarts that node at once', () => {
+    const w = world();
+    w.addNode('polite', () => ({
+      start: () => {},
+      onMessage: () => {},
+      onTimer: (ctx) => ctx.halt('done flushing'),
+      onShutdown: (ctx) => ctx.setTimer(100, 'flush'),
+    }));
+    const events: string[] = [];
+    w.trace.subscribe((e) => {
+      if (e.node === 'polite' && (e.kind === 'node.halt' || e.kind === 'node.restart')) events.push(`${e.kind} at ${e.timeMs}`);
+    });
+    w.startAll();
+    w.run({ untilMs: 10 });
+    w.shutdown('polite');
+    w.run({ untilMs: 50 });
+    w.healAll(); // the shutdown is still flushing: not restarted yet, not stopped either
+    expect(w.isUp('polite')).toBe(true);
+    w.run({ untilMs: 500 });
+    expect(events).toEqual(['node.halt at 110', 'node.restart at 110']);
+    expect(w.isUp('polite')).toBe(true);
+    // A later shutdown, with no healAll in between, is not followed by a restart.
+    w.shutdown('polite');
+    w.run({ untilMs: 1000 });
+    expect(w.isUp('polite')).toBe(false);
+  });
+
   it('healAll restarts crashed nodes, resumes paused ones and ends drift and partitions', () => {
     const w = world();
     w.startAll();
