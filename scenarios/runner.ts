@@ -30,7 +30,7 @@ import { drawNemesis, type NemesisPlan } from '../sim/nemesis.js';
 import type { RunStatus } from '../sim/scheduler.js';
 import { judges as defaultJudges, type Judges } from './checkers.js';
 import type { Anomaly, Verdict, Violation } from './checks.js';
-import { buildCluster, type Cluster, CONTROLLER_NODE } from './cluster.js';
+import { buildCluster, type Cluster, type ClusterSpec, CONTROLLER_NODE } from './cluster.js';
 import { configValue, DEFAULT_NEMESIS_START_MS, type Expectation, type Scenario } from './scenario.js';
 
 export const DEFAULT_MAX_EVENTS = 20_000_000;
@@ -125,33 +125,7 @@ export function runScenarioDetailed(s: Scenario, opts: RunOptions): DetailedRun 
   const maxEvents = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
   const j = opts.judges ?? defaultJudges();
 
-  const c = buildCluster({
-    seed: opts.seed,
-    brokers: s.brokers,
-    topics: s.topics,
-    config: { ...s.config, ...set },
-    producers: s.producers.map((p) => {
-      const config = { ...(p.acks !== undefined ? { acks: p.acks } : {}), ...(p.config ?? {}) };
-      return {
-        id: p.id,
-        topic: p.topic,
-        ops: p.ops,
-        ...(p.ratePerSec !== undefined ? { ratePerSec: p.ratePerSec, stopAtMs: p.stopAtMs ?? s.durationMs } : {}),
-        ...(p.ratePerSec === undefined && p.stopAtMs !== undefined ? { stopAtMs: p.stopAtMs } : {}),
-        ...(p.partitions !== undefined ? { partitions: p.partitions } : {}),
-        ...(Object.keys(config).length > 0 ? { config } : {}),
-      };
-    }),
-    consumers: s.consumers.map((k) => ({
-      id: k.id,
-      topic: k.topic,
-      ...(k.partitions ? { partitions: k.partitions } : {}),
-      ...(k.config ? { config: k.config } : {}),
-    })),
-    record: opts.record ?? false,
-    ...(s.disk ? { disk: s.disk } : {}),
-    ...(s.network ? { network: s.network } : {}),
-  });
+  const c = buildCluster(scenarioClusterSpec(s, opts.seed, set, opts.record ?? false));
   const world = c.world;
   const { names: invariantNames } = j.installInvariants(c);
   const checker = j.createGuaranteeChecker(c);
@@ -258,6 +232,40 @@ export function runScenarioDetailed(s: Scenario, opts: RunOptions): DetailedRun 
     unfiredFaults: installed.unfired(),
   };
   return { report, cluster: c };
+}
+
+/**
+ * The cluster of a scenario as the runner builds it (also for tests that drive a scenario's cluster
+ * and faults themselves): `set` holds config overrides, already of their keys' types.
+ */
+export function scenarioClusterSpec(s: Scenario, seed: number, set: Readonly<Record<string, ConfigValue>> = {}, record = false): ClusterSpec {
+  return {
+    seed,
+    brokers: s.brokers,
+    topics: s.topics,
+    config: { ...s.config, ...set },
+    producers: s.producers.map((p) => {
+      const config = { ...(p.acks !== undefined ? { acks: p.acks } : {}), ...(p.config ?? {}) };
+      return {
+        id: p.id,
+        topic: p.topic,
+        ops: p.ops,
+        ...(p.ratePerSec !== undefined ? { ratePerSec: p.ratePerSec, stopAtMs: p.stopAtMs ?? s.durationMs } : {}),
+        ...(p.ratePerSec === undefined && p.stopAtMs !== undefined ? { stopAtMs: p.stopAtMs } : {}),
+        ...(p.partitions !== undefined ? { partitions: p.partitions } : {}),
+        ...(Object.keys(config).length > 0 ? { config } : {}),
+      };
+    }),
+    consumers: s.consumers.map((k) => ({
+      id: k.id,
+      topic: k.topic,
+      ...(k.partitions ? { partitions: k.partitions } : {}),
+      ...(k.config ? { config: k.config } : {}),
+    })),
+    record,
+    ...(s.disk ? { disk: s.disk } : {}),
+    ...(s.network ? { network: s.network } : {}),
+  };
 }
 
 /** `ksim run <source> --seed N [--set k=v]…` */

@@ -1,7 +1,8 @@
-// The bug zoo as scenarios: the fault scripts of test/scenario/zoo-*.test.ts (where each is
-// explained step by step, with its sources) expressed in the scenario format. Each fails with its
-// `fix.*` key false (on the seeds its expectation names) and is valid with the key at its default.
-// Every message is fsynced where the zoo test does so, so that any loss is the protocol's.
+// The bug zoo as scenarios: the one definition of each scripted scenario, run by `ksim run <name>`
+// and by the tests (test/scenario/zoo-*.test.ts explain each step by step, with its sources, and
+// assert on its trace; test/unit/invariants.test.ts and guarantees.test.ts judge it). Each fails
+// with its `fix.*` key false (on the seeds its expectation names) and is valid with the key at its
+// default. Every message is fsynced where the bug needs it, so that any loss is the protocol's.
 
 import { onePartition, sends, ZOO_SEEDS } from './helpers.js';
 

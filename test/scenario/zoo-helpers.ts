@@ -1,28 +1,18 @@
-// Helpers shared by the scripted bug-zoo scenarios (test/scenario/zoo-*.test.ts): explicit producer
-// sends, a cluster run with a fault script (plus, where a scenario needs one, a fault set fired by
-// the first of several trace events), the trace events a scenario asserts on (kept by a listener,
-// so runs need not record the whole trace), and the readings the assertions use.
+// Helpers shared by the scripted bug-zoo scenarios (test/scenario/zoo-*.test.ts): a run of the
+// catalogue's scenario (scenarios/builtin/zoo.ts) with its fix on or off, the trace events a
+// scenario asserts on (kept by a listener, so runs need not record the whole trace), and the
+// readings the assertions use.
 //
 // Set KSIM_ZOO_TRACE=1 to print each run's ISR, election and fault events while designing.
 
 import type { Controller } from '../../core/controller/controller.js';
 import type { PartitionRegistration } from '../../core/metadata.js';
-import { buildCluster, type Cluster, type ClusterSpec, CONTROLLER_NODE, replicaRecords } from '../../scenarios/cluster.js';
-import { applyFault, describeFault, type FaultAction, type FaultBody, installFaults, matches, type TraceMatch } from '../../sim/faults.js';
+import { builtinScenario } from '../../scenarios/builtin/index.js';
+import { buildCluster, type Cluster, CONTROLLER_NODE, replicaRecords } from '../../scenarios/cluster.js';
+import { scenarioClusterSpec } from '../../scenarios/runner.js';
+import { installFaults } from '../../sim/faults.js';
 import type { TraceRecord } from '../../sim/trace.js';
 import type { RunResult } from '../../sim/world.js';
-
-/** `count` sends on partition 0, valued `${prefix}${first}…`, one every `stepMs` from `fromMs` (producer-local time). */
-export function sends(prefix: string, fromMs: number, count: number, stepMs: number, first = 0): { atMs: number; partition: number; value: string }[] {
-  return Array.from({ length: count }, (_, i) => ({ atMs: fromMs + i * stepMs, partition: 0, value: `${prefix}${first + i}` }));
-}
-
-/** Faults applied once, together, on the first trace event matching any of `on` (plus `delayMs`). */
-export interface FirstOfFaults {
-  on: TraceMatch[];
-  delayMs?: number;
-  faults: FaultBody[];
-}
 
 export interface ScenarioRun {
   c: Cluster;
@@ -31,8 +21,6 @@ export interface ScenarioRun {
   events: TraceRecord[];
   /** Indexes of `on` faults whose trigger never fired. */
   unfired: number[];
-  /** Per FirstOfFaults: the event that fired it, if any. */
-  firstOfFired: (TraceRecord | undefined)[];
 }
 
 /** The kinds printed with KSIM_ZOO_TRACE=1. */
@@ -58,15 +46,14 @@ const DEBUG_KINDS = new Set([
   'produce.append',
 ]);
 
-/** Build the cluster, install the fault script, run until `untilMs`, keeping events of `kinds`. */
-export function runScenario(
-  spec: ClusterSpec,
-  faults: readonly FaultAction[],
-  untilMs: number,
-  kinds: readonly string[],
-  firstOf: readonly FirstOfFaults[] = [],
-): ScenarioRun {
-  const c = buildCluster(spec);
+/**
+ * Run a bug-zoo scenario of the catalogue (scenarios/builtin/zoo.ts, the same name as its `fix.*`
+ * key) with that fix on or off, set up as the runner sets it up — its cluster, its faults within
+ * its fault phase, a heal-all at its end — until `untilMs`, keeping events of `kinds`.
+ */
+export function runZooScenario(name: string, seed: number, fix: boolean, untilMs: number, kinds: readonly string[]): ScenarioRun {
+  const s = builtinScenario(name);
+  const c = buildCluster(scenarioClusterSpec(s, seed, { [`fix.${name}`]: fix }));
   const events: TraceRecord[] = [];
   const wanted = new Set(kinds);
   const debug = process.env.KSIM_ZOO_TRACE === '1';
@@ -75,28 +62,11 @@ export function runScenario(
     if (debug && DEBUG_KINDS.has(r.kind))
       console.log(`${r.timeMs.toFixed(1).padStart(9)} ${r.node.padEnd(5)} ${r.kind.padEnd(28)} ${JSON.stringify(r.fields ?? {})}`);
   });
-  const installed = installFaults(c.world, faults);
-  const firstOfFired = firstOf.map((f, i) => installFirstOf(c, f, `first-of-${i}`));
+  const installed = installFaults(c.world, s.faults, { untilMs: s.durationMs });
+  c.world.at(s.durationMs, 'heal-all', () => c.world.healAll());
   c.world.startAll();
   const result = c.world.run({ untilMs });
-  return { c, result, events, unfired: installed.unfired(), firstOfFired: firstOfFired.map((get) => get()) };
-}
-
-/** Apply `f.faults` once, on the first event matching any of `f.on`; returns the event that fired it. */
-function installFirstOf(c: Cluster, f: FirstOfFaults, id: string): () => TraceRecord | undefined {
-  let fired: TraceRecord | undefined;
-  const unsubscribe = c.world.trace.subscribe((r) => {
-    if (fired !== undefined || !f.on.some((m) => matches(m, r))) return;
-    fired = r;
-    unsubscribe();
-    c.world.at(c.world.now + (f.delayMs ?? 0), id, () => {
-      for (const body of f.faults) {
-        c.world.emit('fault', { id, what: describeFault(body) });
-        applyFault(c.world, body);
-      }
-    });
-  });
-  return () => fired;
+  return { c, result, events, unfired: installed.unfired() };
 }
 
 /** Kept events of one kind (optionally on one node) whose fields include `fields`. */

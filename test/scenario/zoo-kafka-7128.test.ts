@@ -32,26 +32,17 @@
 //            v0..v9. The run ends at 80 s.
 import { describe, expect, it } from 'vitest';
 import type { Controller } from '../../core/controller/controller.js';
+import { builtinScenario } from '../../scenarios/builtin/index.js';
 import { replicaRecords } from '../../scenarios/cluster.js';
 import { ackedWritesMissing, leaderOf, replicasDiverge } from '../../scenarios/final-state.js';
-import type { FaultAction } from '../../sim/faults.js';
-import { eventsOf, runScenario, type ScenarioRun, timeline } from './zoo-helpers.js';
+import { eventsOf, runZooScenario, type ScenarioRun, timeline } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const TOPIC = 't';
-const V9_ACKED = { kind: 'client.op', node: 'p1', fields: { f: 'send', type: 'ok', value: 'v9' } };
-
-const FAULTS: FaultAction[] = [
-  { atMs: 4000, fault: 'partition', sides: [['b3'], ['b1', 'b2']] },
-  { on: V9_ACKED, delayMs: 0, fault: 'crash', node: 'b1' },
-  { on: V9_ACKED, delayMs: 0, fault: 'partition', oneWay: { from: ['b2'], to: ['b3'] } },
-  // Fires only if the new leader b2 proposes b3 while b3 is still at LEO 5 (below b2's LESO 10).
-  { on: { kind: 'isr.expand-proposed', node: 'b2', fields: { replica: 3, replicaLeo: 5 } }, delayMs: 100, fault: 'crash', node: 'b2' },
-  { atMs: 50_000, fault: 'heal' },
-  { atMs: 50_000, fault: 'restart', node: 'b1' },
-  { atMs: 50_000, fault: 'restart', node: 'b2' },
-];
-const B2_CRASH_TRIGGER = 3;
+const SCENARIO = 'kafka-7128';
+// The catalogue's fault that crashes b2, which fires only if the new leader b2 proposes b3 while b3
+// is still at LEO 5 (below b2's LESO 10): its index, as the runs' `unfired` names it.
+const B2_CRASH_TRIGGER = builtinScenario(SCENARIO).faults.findIndex((f) => f.on?.kind === 'isr.expand-proposed' && f.fault === 'crash' && f.node === 'b2');
 
 const KINDS = [
   'fault',
@@ -64,28 +55,9 @@ const KINDS = [
   'replica.truncate',
 ];
 
-function values(from: number, to: number, atMs: number): { atMs: number; partition: number; value: string }[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => ({ atMs, partition: 0, value: `v${from + i}` }));
-}
-
+// The cluster and fault script are the catalogue's `kafka-7128` (scenarios/builtin/zoo.ts).
 function run(seed: number, fix: boolean): ScenarioRun {
-  return runScenario(
-    {
-      seed,
-      brokers: 3,
-      topics: [{ name: TOPIC, partitions: 1, replicationFactor: 3, assignment: [[1, 2, 3]] }],
-      config: {
-        'min.insync.replicas': 2,
-        'replica.lag.time.max.ms': 2000,
-        'log.flush.interval.messages': 1,
-        'fix.kafka-7128': fix,
-      },
-      producers: [{ id: 'p1', topic: TOPIC, ops: [...values(0, 4, 3000), ...values(5, 9, 10_000)] }],
-    },
-    FAULTS,
-    80_000,
-    KINDS,
-  );
+  return runZooScenario(SCENARIO, seed, fix, 80_000, KINDS);
 }
 
 /** What both variants share: v0..v9 acknowledged, then b2 elected in epoch 1 with LEO 10 and a stale HW 5. */

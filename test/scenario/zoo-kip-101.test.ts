@@ -25,37 +25,19 @@
 import { describe, expect, it } from 'vitest';
 import { replicaRecords } from '../../scenarios/cluster.js';
 import { ackedWritesMissing, leaderOf, replicasDiverge } from '../../scenarios/final-state.js';
-import type { FaultAction } from '../../sim/faults.js';
-import { eventsOf, registration, runScenario, sends } from './zoo-helpers.js';
+import { eventsOf, registration, runZooScenario } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const TOPIC = 't';
 const LAST = 'a39';
 const HW_RULE = 'truncate-to-high-watermark (fix.kip-101 off)';
 
-const FAULTS: FaultAction[] = [
-  // 1. b1 loses power the moment the producer has the ack of the last write.
-  { on: { kind: 'client.op', node: 'p1', fields: { f: 'send', type: 'ok', value: LAST } }, fault: 'crash', node: 'b1' },
-  // 2–3. b2 crashes as soon as b3 has become its follower (and, fix off, truncated).
-  { on: { kind: 'partition.follower', node: 'b3', fields: { leader: 2 } }, fault: 'crash', node: 'b2' },
-  // 4. Once b3 leads, the others come back (their old sessions have long expired).
-  { on: { kind: 'controller.elect', node: 'c1', fields: { leader: 3 } }, delayMs: 2000, fault: 'restart', node: 'b1' },
-  { on: { kind: 'controller.elect', node: 'c1', fields: { leader: 3 } }, delayMs: 4000, fault: 'restart', node: 'b2' },
-];
-
+// The cluster and fault script are the catalogue's `kip-101` (scenarios/builtin/zoo.ts):
+//   1. b1 loses power the moment the producer has the ack of the last write (a39).
+//   2–3. b2 crashes as soon as b3 has become its follower (and, fix off, truncated).
+//   4. Once b3 leads, the others come back (their old sessions have long expired).
 function run(seed: number, fix: boolean) {
-  return runScenario(
-    {
-      seed,
-      brokers: 3,
-      topics: [{ name: TOPIC, partitions: 1, replicationFactor: 3, assignment: [[1, 2, 3]] }],
-      config: { 'min.insync.replicas': 2, 'log.flush.interval.messages': 1, 'fix.kip-101': fix },
-      producers: [{ id: 'p1', topic: TOPIC, ops: [...sends('a', 3000, 40, 50), ...sends('w', 40_000, 5, 100)] }],
-    },
-    FAULTS,
-    50_000,
-    ['client.op', 'controller.elect', 'partition.follower', 'replica.truncate'],
-  );
+  return runZooScenario('kip-101', seed, fix, 50_000, ['client.op', 'controller.elect', 'partition.follower', 'replica.truncate']);
 }
 
 /** What every run must show: the script ran as written and b3 ended up leading after b2. */

@@ -29,41 +29,14 @@
 import { describe, expect, it } from 'vitest';
 import { replicaRecords } from '../../scenarios/cluster.js';
 import { ackedWritesMissing, leaderOf, replicasDiverge } from '../../scenarios/final-state.js';
-import type { FaultAction } from '../../sim/faults.js';
-import { eventsOf, registration, runScenario, sends } from './zoo-helpers.js';
+import { eventsOf, registration, runZooScenario } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const TOPIC = 't';
 
-const FAULTS: FaultAction[] = [
-  { atMs: 4000, fault: 'partition', oneWay: { from: ['b1'], to: ['b2'] } },
-  { atMs: 5000, fault: 'crash', node: 'b1' },
-  { atMs: 15_000, fault: 'heal' },
-  { atMs: 20_000, fault: 'crash', node: 'b2' },
-  { atMs: 31_000, fault: 'restart', node: 'b1' },
-  { atMs: 36_000, fault: 'restart', node: 'b2' },
-];
-
+// The cluster and fault script are the catalogue's `kip-279` (scenarios/builtin/zoo.ts).
 function run(seed: number, fix: boolean) {
-  return runScenario(
-    {
-      seed,
-      brokers: 2,
-      topics: [{ name: TOPIC, partitions: 1, replicationFactor: 2, assignment: [[1, 2]] }],
-      config: { 'min.insync.replicas': 1, 'unclean.leader.election.enable': true, 'log.flush.interval.messages': 1, 'fix.kip-279': fix },
-      producers: [
-        {
-          id: 'p1',
-          topic: TOPIC,
-          config: { acks: '1', 'enable.idempotence': false },
-          ops: [...sends('a', 3000, 10, 100), ...sends('b', 4100, 9, 100), ...sends('c', 16_000, 10, 100), ...sends('d', 34_000, 5, 100)],
-        },
-      ],
-    },
-    FAULTS,
-    50_000,
-    ['client.op', 'controller.elect', 'partition.leader', 'replica.truncate'],
-  );
+  return runZooScenario('kip-279', seed, fix, 50_000, ['client.op', 'controller.elect', 'partition.leader', 'replica.truncate']);
 }
 
 /** Where each value was acknowledged. */

@@ -28,24 +28,10 @@
 import { describe, expect, it } from 'vitest';
 import { replicaRecords } from '../../scenarios/cluster.js';
 import { replicasDiverge, unseenByConsumer } from '../../scenarios/final-state.js';
-import type { FaultAction } from '../../sim/faults.js';
-import { eventsOf, runScenario, type ScenarioRun, timeline } from './zoo-helpers.js';
+import { eventsOf, runZooScenario, type ScenarioRun, timeline } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const TOPIC = 't';
-
-function values(from: number, to: number, atMs: number): { atMs: number; partition: number; value: string }[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => ({ atMs, partition: 0, value: `v${from + i}` }));
-}
-
-const FAULTS: FaultAction[] = [
-  { atMs: 4000, fault: 'crash', node: 'b2' },
-  { atMs: 17_000, fault: 'pause', node: 'k1', durationMs: 30_000 },
-  { atMs: 18_000, fault: 'crash', node: 'b1' },
-  { atMs: 19_000, fault: 'restart', node: 'b2' },
-  { atMs: 50_000, fault: 'heal' },
-  { atMs: 50_000, fault: 'restart', node: 'b1' },
-];
 
 const KINDS = [
   'fault',
@@ -60,32 +46,9 @@ const KINDS = [
   'consumer.offset-reset',
 ];
 
+// The cluster and fault script are the catalogue's `kip-320` (scenarios/builtin/zoo.ts).
 function run(seed: number, fix: boolean): ScenarioRun {
-  return runScenario(
-    {
-      seed,
-      brokers: 2,
-      topics: [{ name: TOPIC, partitions: 1, replicationFactor: 2, assignment: [[1, 2]] }],
-      config: {
-        'min.insync.replicas': 1,
-        'unclean.leader.election.enable': true,
-        'log.flush.interval.messages': 1,
-        'fix.kip-320': fix,
-      },
-      producers: [
-        {
-          id: 'p1',
-          topic: TOPIC,
-          ops: [...values(0, 2, 3000), ...values(3, 5, 15_000), ...values(6, 11, 30_000)],
-          config: { acks: '1', 'enable.idempotence': false },
-        },
-      ],
-      consumers: [{ id: 'k1', topic: TOPIC }],
-    },
-    FAULTS,
-    60_000,
-    KINDS,
-  );
+  return runZooScenario('kip-320', seed, fix, 60_000, KINDS);
 }
 
 /** `offset:value` of every record the consumer polled, in order. */

@@ -33,39 +33,22 @@
 // committed may be lost, as Kafka permits).
 import { describe, expect, it } from 'vitest';
 import { ackedWritesMissing, leaderOf, replicasDiverge } from '../../scenarios/final-state.js';
-import type { FaultAction } from '../../sim/faults.js';
-import { firstEvent, logValues, polled, polledButLost, runScenario, type ScenarioRun, sends, withHistoryOf } from './zoo-helpers.js';
+import { firstEvent, logValues, polled, polledButLost, runZooScenario, type ScenarioRun, withHistoryOf } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5];
 const EARLY = ['p0', 'p1', 'p2'];
 const ACKS1 = ['w0', 'w1', 'w2', 'w3', 'w4'];
 
-const FAULTS: FaultAction[] = [
-  { atMs: 4000, fault: 'partition', sides: [['b1'], ['b2', 'b3']] },
-  { atMs: 11_000, fault: 'crash', node: 'b1' },
-  { atMs: 22_000, fault: 'restart', node: 'b1' },
-  { atMs: 30_000, fault: 'heal' },
-];
-
+// The cluster and fault script are the catalogue's `kip-966` (scenarios/builtin/zoo.ts).
 function run(seed: number, fix: boolean): ScenarioRun {
-  return runScenario(
-    {
-      seed,
-      brokers: 3,
-      topics: [{ name: 't', partitions: 1, replicationFactor: 3, assignment: [[1, 2, 3]] }],
-      config: { 'min.insync.replicas': 2, 'replica.lag.time.max.ms': 2000, 'fix.kip-966': fix },
-      disk: { crashFate: { drop: 1, keep: 0, tear: 0 } },
-      producers: [
-        { id: 'pall', topic: 't', ops: sends('p', 2500, 3, 100) },
-        { id: 'pone', topic: 't', ops: sends('w', 5000, 5, 100), config: { acks: '1', 'enable.idempotence': false } },
-      ],
-      consumers: [{ id: 'k1', topic: 't' }],
-    },
-    FAULTS,
-    // A follower whose fetch response was lost on a half-open connection waits replica.socket.timeout.ms (30 s).
-    80_000,
-    ['isr.changed', 'controller.elect', 'controller.partition-change', 'controller.unclean-shutdown', 'partition.leader'],
-  );
+  // A follower whose fetch response was lost on a half-open connection waits replica.socket.timeout.ms (30 s).
+  return runZooScenario('kip-966', seed, fix, 80_000, [
+    'isr.changed',
+    'controller.elect',
+    'controller.partition-change',
+    'controller.unclean-shutdown',
+    'partition.leader',
+  ]);
 }
 
 /** The scenario ran as scripted: all eight writes were acknowledged, the ISR shrank to [1] and b1 lost everything. */

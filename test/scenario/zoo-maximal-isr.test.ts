@@ -27,39 +27,14 @@
 // b3 and every acknowledged write is in every replica.
 import { describe, expect, it } from 'vitest';
 import { ackedWritesMissing, replicasDiverge } from '../../scenarios/final-state.js';
-import type { FaultAction } from '../../sim/faults.js';
-import { acked, firstEvent, logValues, runScenario, type ScenarioRun, sends } from './zoo-helpers.js';
+import { acked, firstEvent, logValues, runZooScenario, type ScenarioRun } from './zoo-helpers.js';
 
 const SEEDS = [1, 2, 3, 4, 5];
 const LATE = ['v5', 'v6', 'v7', 'v8', 'v9'];
-const EXPAND_PROPOSED = { kind: 'isr.expand-proposed', node: 'b1', fields: { replica: 3 } };
-const EXPAND_COMMITTED = { kind: 'isr.changed', node: 'b1', fields: { kind: 'expand' } };
 
-const FAULTS: FaultAction[] = [
-  { atMs: 2500, fault: 'partition', sides: [['b1'], ['b3']] },
-  { atMs: 7000, fault: 'heal' },
-  { on: EXPAND_PROPOSED, delayMs: 0, fault: 'clog', from: 'b1', to: 'c1', durationMs: 6000 },
-  { on: EXPAND_PROPOSED, delayMs: 0, fault: 'partition', oneWay: { from: ['b1'], to: ['b3'] } },
-  { on: EXPAND_COMMITTED, delayMs: 0, fault: 'crash', node: 'b1' },
-  { on: EXPAND_COMMITTED, delayMs: 0, fault: 'crash', node: 'b2' },
-  { on: EXPAND_COMMITTED, delayMs: 0, fault: 'heal' },
-  { atMs: 35_000, fault: 'restart', node: 'b1' },
-  { atMs: 35_000, fault: 'restart', node: 'b2' },
-];
-
+// The cluster and fault script are the catalogue's `maximal-isr` (scenarios/builtin/zoo.ts).
 function run(seed: number, fix: boolean): ScenarioRun {
-  return runScenario(
-    {
-      seed,
-      brokers: 3,
-      topics: [{ name: 't', partitions: 1, replicationFactor: 3, assignment: [[1, 2, 3]] }],
-      config: { 'min.insync.replicas': 1, 'replica.lag.time.max.ms': 2000, 'log.flush.interval.messages': 1, 'fix.maximal-isr': fix },
-      producers: [{ id: 'p1', topic: 't', ops: [...sends('v', 4000, 5, 100), ...sends('v', 10_000, 5, 100, 5)] }],
-    },
-    FAULTS,
-    70_000,
-    ['client.op', 'isr.expand-proposed', 'isr.changed', 'partition.leader'],
-  );
+  return runZooScenario('maximal-isr', seed, fix, 70_000, ['client.op', 'isr.expand-proposed', 'isr.changed', 'partition.leader']);
 }
 
 /** The scenario ran as scripted: the expansion was in flight while v5..v9 were written, then b3 led with LEO 5. */

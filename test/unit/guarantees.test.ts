@@ -2,16 +2,17 @@
 // promises to survive, no violation; losses the configuration or the faults permit (a correlated
 // power loss, acks=1) are reported as allowed, with why; and the bug-zoo scenarios with their fix
 // off give violations that name the replica, the time, the rule and the message that truncated the
-// committed record — with the fix on, none. The zoo scenarios' cluster specs and fault scripts are
-// copied from test/scenario/zoo-*.test.ts (those files export nothing).
+// committed record — with the fix on, none. The zoo scenarios are the catalogue's
+// (scenarios/builtin/zoo.ts), run by the runner with the guarantee model as the only judge.
 import { describe, expect, it } from 'vitest';
+import { builtinScenario } from '../../scenarios/builtin/index.js';
 import type { Anomaly } from '../../scenarios/checks.js';
 import { buildCluster, type ClusterSpec } from '../../scenarios/cluster.js';
 import { createGuaranteeChecker, type GuaranteeChecker } from '../../scenarios/guarantees.js';
+import { runScenarioDetailed } from '../../scenarios/runner.js';
 import { type FaultAction, installFaults } from '../../sim/faults.js';
 import { drawNemesis } from '../../sim/nemesis.js';
 import { Rng } from '../../sim/rng.js';
-import { sends } from '../scenario/zoo-helpers.js';
 
 interface Checked {
   anomalies: Anomaly[];
@@ -179,82 +180,19 @@ describe('guarantee model: permitted losses', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// The bug zoo: fix off ⇒ violations naming the cause; fix on ⇒ none
+// The bug zoo (the catalogue's scenarios, scenarios/builtin/zoo.ts, run as `ksim run` runs them):
+// fix off ⇒ violations naming the cause; fix on ⇒ none
 
-const ONE_PARTITION = { name: 't', partitions: 1, replicationFactor: 3, assignment: [[1, 2, 3]] };
-
-/** zoo-kip-101.test.ts: b3 truncates to its lagging HW on becoming b2's follower, then leads. */
-function kip101(seed: number, fix: boolean): Checked {
-  const faults: FaultAction[] = [
-    { on: { kind: 'client.op', node: 'p1', fields: { f: 'send', type: 'ok', value: 'a39' } }, fault: 'crash', node: 'b1' },
-    { on: { kind: 'partition.follower', node: 'b3', fields: { leader: 2 } }, fault: 'crash', node: 'b2' },
-    { on: { kind: 'controller.elect', node: 'c1', fields: { leader: 3 } }, delayMs: 2000, fault: 'restart', node: 'b1' },
-    { on: { kind: 'controller.elect', node: 'c1', fields: { leader: 3 } }, delayMs: 4000, fault: 'restart', node: 'b2' },
-  ];
-  return runChecked(
-    {
-      seed,
-      brokers: 3,
-      topics: [ONE_PARTITION],
-      config: { 'min.insync.replicas': 2, 'log.flush.interval.messages': 1, 'fix.kip-101': fix },
-      producers: [{ id: 'p1', topic: 't', ops: [...sends('a', 3000, 40, 50), ...sends('w', 40_000, 5, 100)] }],
-      consumers: [{ id: 'k1', topic: 't' }],
-    },
-    faults,
-    50_000,
-  );
-}
-
-/** zoo-kafka-7128.test.ts: b3 joins new leader b2's ISR on b2's stale HW, and is elected without v5..v9. */
-function kafka7128(seed: number, fix: boolean): Checked {
-  const v9Acked = { kind: 'client.op', node: 'p1', fields: { f: 'send', type: 'ok', value: 'v9' } };
-  const values = (from: number, to: number, atMs: number) => Array.from({ length: to - from + 1 }, (_, i) => ({ atMs, partition: 0, value: `v${from + i}` }));
-  const faults: FaultAction[] = [
-    { atMs: 4000, fault: 'partition', sides: [['b3'], ['b1', 'b2']] },
-    { on: v9Acked, delayMs: 0, fault: 'crash', node: 'b1' },
-    { on: v9Acked, delayMs: 0, fault: 'partition', oneWay: { from: ['b2'], to: ['b3'] } },
-    { on: { kind: 'isr.expand-proposed', node: 'b2', fields: { replica: 3, replicaLeo: 5 } }, delayMs: 100, fault: 'crash', node: 'b2' },
-    { atMs: 50_000, fault: 'heal' },
-    { atMs: 50_000, fault: 'restart', node: 'b1' },
-    { atMs: 50_000, fault: 'restart', node: 'b2' },
-  ];
-  return runChecked(
-    {
-      seed,
-      brokers: 3,
-      topics: [ONE_PARTITION],
-      config: { 'min.insync.replicas': 2, 'replica.lag.time.max.ms': 2000, 'log.flush.interval.messages': 1, 'fix.kafka-7128': fix },
-      producers: [{ id: 'p1', topic: 't', ops: [...values(0, 4, 3000), ...values(5, 9, 10_000)] }],
-    },
-    faults,
-    80_000,
-  );
-}
-
-/** zoo-kip-966.test.ts: the last replica standing loses power, comes back empty and is re-elected. */
-function kip966(seed: number, fix: boolean): Checked {
-  const faults: FaultAction[] = [
-    { atMs: 4000, fault: 'partition', sides: [['b1'], ['b2', 'b3']] },
-    { atMs: 11_000, fault: 'crash', node: 'b1' },
-    { atMs: 22_000, fault: 'restart', node: 'b1' },
-    { atMs: 30_000, fault: 'heal' },
-  ];
-  return runChecked(
-    {
-      seed,
-      brokers: 3,
-      topics: [ONE_PARTITION],
-      config: { 'min.insync.replicas': 2, 'replica.lag.time.max.ms': 2000, 'fix.kip-966': fix },
-      disk: { crashFate: { drop: 1, keep: 0, tear: 0 } },
-      producers: [
-        { id: 'pall', topic: 't', ops: sends('p', 2500, 3, 100) },
-        { id: 'pone', topic: 't', ops: sends('w', 5000, 5, 100), config: { acks: '1', 'enable.idempotence': false } },
-      ],
-      consumers: [{ id: 'k1', topic: 't' }],
-    },
-    faults,
-    80_000,
-  );
+/** A zoo scenario with its fix on or off, judged by the guarantee model alone: every anomaly, allowed or not. */
+function zoo(name: string, seed: number, fix: boolean): Anomaly[] {
+  const { report } = runScenarioDetailed(builtinScenario(name), {
+    seed,
+    set: { [`fix.${name}`]: fix },
+    judges: { installInvariants: () => ({ names: [] }), createGuaranteeChecker },
+  });
+  // No invariant is installed: a violation that is not an anomaly would be a node's handler throwing.
+  expect(report.violations.filter((v) => v.invariant !== undefined)).toEqual([]);
+  return report.anomalies;
 }
 
 const SEEDS = [1, 2, 3];
@@ -262,7 +200,7 @@ const SEEDS = [1, 2, 3];
 describe('guarantee model: the bug zoo', () => {
   it('fix.kip-101 off: the acknowledged a39 is lost, a violation naming b3, the truncate-to-HW rule and the message', () => {
     for (const seed of SEEDS) {
-      const { anomalies } = kip101(seed, false);
+      const anomalies = zoo('kip-101', seed, false);
       const lost = anomalies.filter((a) => a.anomaly === 'lost-write');
       expect(
         lost.map((a) => [a.detail.split(' ')[0], a.allowed]),
@@ -279,12 +217,12 @@ describe('guarantee model: the bug zoo', () => {
   });
 
   it('fix.kip-101 on: no anomaly at all', () => {
-    for (const seed of SEEDS) expect(summary(kip101(seed, true).anomalies), `seed ${seed}`).toEqual([]);
+    for (const seed of SEEDS) expect(summary(zoo('kip-101', seed, true)), `seed ${seed}`).toEqual([]);
   });
 
   it('fix.kafka-7128 off: v5..v9 lost, violations naming the protocol truncation of the surviving copies', () => {
     for (const seed of SEEDS) {
-      const { anomalies } = kafka7128(seed, false);
+      const anomalies = zoo('kafka-7128', seed, false);
       const lost = anomalies.filter((a) => a.anomaly === 'lost-write');
       expect(lost.map((a) => a.detail.split(' ')[0]).sort(), `seed ${seed}`).toEqual(['v5', 'v6', 'v7', 'v8', 'v9']);
       // b1 and b2 kept their (fsynced) copies through their crashes; they lost them only by
@@ -297,12 +235,12 @@ describe('guarantee model: the bug zoo', () => {
   });
 
   it('fix.kafka-7128 on: no anomaly', () => {
-    for (const seed of SEEDS) expect(summary(kafka7128(seed, true).anomalies), `seed ${seed}`).toEqual([]);
+    for (const seed of SEEDS) expect(summary(zoo('kafka-7128', seed, true)), `seed ${seed}`).toEqual([]);
   });
 
   it('fix.kip-966 off: the acks=all p0..p2 are violations (b2/b3 truncated them to follow the emptied b1); the acks=1 w0..w4, held only by b1, were lost to its power loss', () => {
     for (const seed of SEEDS) {
-      const { anomalies } = kip966(seed, false);
+      const anomalies = zoo('kip-966', seed, false);
       const lost = anomalies.filter((a) => a.anomaly === 'lost-write');
       const verdict = Object.fromEntries(lost.map((a) => [a.detail.split(' ')[0], a.allowed]));
       expect(verdict, `seed ${seed}`).toEqual({ p0: false, p1: false, p2: false, w0: true, w1: true, w2: true, w3: true, w4: true });
@@ -317,7 +255,7 @@ describe('guarantee model: the bug zoo', () => {
 
   it('fix.kip-966 on: only the never-committed acks=1 writes are lost, and that is allowed', () => {
     for (const seed of SEEDS) {
-      const { anomalies } = kip966(seed, true);
+      const anomalies = zoo('kip-966', seed, true);
       expect(summary(violations(anomalies)), `seed ${seed}`).toEqual([]);
       const lost = anomalies.filter((a) => a.anomaly === 'lost-write');
       expect(lost.map((a) => a.detail.split(' ')[0]).sort(), `seed ${seed}`).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);

@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { KafkaConfig } from '../../core/config.js';
 import type { Node } from '../../core/ports.js';
+import { builtinScenario } from '../../scenarios/builtin/index.js';
+import type { Judges } from '../../scenarios/checkers.js';
+import type { RunChecker } from '../../scenarios/checks.js';
 import { buildCluster, type Cluster, type ClusterSpec } from '../../scenarios/cluster.js';
 import {
   type BatchView,
@@ -24,6 +27,7 @@ import {
   type PartitionView,
   type RegistrationView,
 } from '../../scenarios/invariants.js';
+import { runScenarioDetailed } from '../../scenarios/runner.js';
 import { type FaultAction, installFaults } from '../../sim/faults.js';
 import { drawNemesis } from '../../sim/nemesis.js';
 import { Rng } from '../../sim/rng.js';
@@ -574,131 +578,24 @@ describe('no false positives with every fix in', () => {
 });
 
 // -------------------------------------------------------------------------------------------------
-// The bug zoo: each scenario's cluster spec and faults, copied from test/scenario/zoo-*.test.ts.
+// The bug zoo: the catalogue's scenarios (scenarios/builtin/zoo.ts) run as `ksim run` runs them.
 
-function sends(prefix: string, fromMs: number, count: number, stepMs: number, first = 0): { atMs: number; partition: number; value: string }[] {
-  return Array.from({ length: count }, (_, i) => ({ atMs: fromMs + i * stepMs, partition: 0, value: `${prefix}${first + i}` }));
-}
+/** No guarantee model: the zoo runs below are judged by the invariants alone. */
+const noAnomalies = (): RunChecker => ({ name: 'none', finish: () => [] });
 
-function values(from: number, to: number, atMs: number): { atMs: number; partition: number; value: string }[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => ({ atMs, partition: 0, value: `v${from + i}` }));
-}
-
-const ZOO: Record<string, (seed: number, fix: boolean) => [ClusterSpec, FaultAction[], number]> = {
-  'kip-279': (seed, fix) => [
-    {
-      seed,
-      brokers: 2,
-      topics: [{ name: 't', partitions: 1, replicationFactor: 2, assignment: [[1, 2]] }],
-      config: { 'min.insync.replicas': 1, 'unclean.leader.election.enable': true, 'log.flush.interval.messages': 1, 'fix.kip-279': fix },
-      producers: [
-        {
-          id: 'p1',
-          topic: 't',
-          config: { acks: '1', 'enable.idempotence': false },
-          ops: [...sends('a', 3000, 10, 100), ...sends('b', 4100, 9, 100), ...sends('c', 16_000, 10, 100), ...sends('d', 34_000, 5, 100)],
-        },
-      ],
-    },
-    [
-      { atMs: 4000, fault: 'partition', oneWay: { from: ['b1'], to: ['b2'] } },
-      { atMs: 5000, fault: 'crash', node: 'b1' },
-      { atMs: 15_000, fault: 'heal' },
-      { atMs: 20_000, fault: 'crash', node: 'b2' },
-      { atMs: 31_000, fault: 'restart', node: 'b1' },
-      { atMs: 36_000, fault: 'restart', node: 'b2' },
-    ],
-    50_000,
-  ],
-  'kip-101': (seed, fix) => [
-    {
-      seed,
-      brokers: 3,
-      topics: [{ name: 't', partitions: 1, replicationFactor: 3, assignment: [[1, 2, 3]] }],
-      config: { 'min.insync.replicas': 2, 'log.flush.interval.messages': 1, 'fix.kip-101': fix },
-      producers: [{ id: 'p1', topic: 't', ops: [...sends('a', 3000, 40, 50), ...sends('w', 40_000, 5, 100)] }],
-    },
-    [
-      { on: { kind: 'client.op', node: 'p1', fields: { f: 'send', type: 'ok', value: 'a39' } }, fault: 'crash', node: 'b1' },
-      { on: { kind: 'partition.follower', node: 'b3', fields: { leader: 2 } }, fault: 'crash', node: 'b2' },
-      { on: { kind: 'controller.elect', node: 'c1', fields: { leader: 3 } }, delayMs: 2000, fault: 'restart', node: 'b1' },
-      { on: { kind: 'controller.elect', node: 'c1', fields: { leader: 3 } }, delayMs: 4000, fault: 'restart', node: 'b2' },
-    ] as FaultAction[],
-    50_000,
-  ],
-  'kafka-7128': (seed, fix) => {
-    const v9Acked = { kind: 'client.op', node: 'p1', fields: { f: 'send', type: 'ok', value: 'v9' } };
-    return [
-      {
-        seed,
-        brokers: 3,
-        topics: [{ name: 't', partitions: 1, replicationFactor: 3, assignment: [[1, 2, 3]] }],
-        config: { 'min.insync.replicas': 2, 'replica.lag.time.max.ms': 2000, 'log.flush.interval.messages': 1, 'fix.kafka-7128': fix },
-        producers: [{ id: 'p1', topic: 't', ops: [...values(0, 4, 3000), ...values(5, 9, 10_000)] }],
-      },
-      [
-        { atMs: 4000, fault: 'partition', sides: [['b3'], ['b1', 'b2']] },
-        { on: v9Acked, delayMs: 0, fault: 'crash', node: 'b1' },
-        { on: v9Acked, delayMs: 0, fault: 'partition', oneWay: { from: ['b2'], to: ['b3'] } },
-        { on: { kind: 'isr.expand-proposed', node: 'b2', fields: { replica: 3, replicaLeo: 5 } }, delayMs: 100, fault: 'crash', node: 'b2' },
-        { atMs: 50_000, fault: 'heal' },
-        { atMs: 50_000, fault: 'restart', node: 'b1' },
-        { atMs: 50_000, fault: 'restart', node: 'b2' },
-      ],
-      80_000,
-    ];
-  },
-  'kip-966': (seed, fix) => [
-    {
-      seed,
-      brokers: 3,
-      topics: [{ name: 't', partitions: 1, replicationFactor: 3, assignment: [[1, 2, 3]] }],
-      config: { 'min.insync.replicas': 2, 'replica.lag.time.max.ms': 2000, 'fix.kip-966': fix },
-      disk: { crashFate: { drop: 1, keep: 0, tear: 0 } },
-      producers: [
-        { id: 'pall', topic: 't', ops: sends('p', 2500, 3, 100) },
-        { id: 'pone', topic: 't', ops: sends('w', 5000, 5, 100), config: { acks: '1', 'enable.idempotence': false } },
-      ],
-      consumers: [{ id: 'k1', topic: 't' }],
-    },
-    [
-      { atMs: 4000, fault: 'partition', sides: [['b1'], ['b2', 'b3']] },
-      { atMs: 11_000, fault: 'crash', node: 'b1' },
-      { atMs: 22_000, fault: 'restart', node: 'b1' },
-      { atMs: 30_000, fault: 'heal' },
-    ],
-    80_000,
-  ],
-  'maximal-isr': (seed, fix) => {
-    const proposed = { kind: 'isr.expand-proposed', node: 'b1', fields: { replica: 3 } };
-    const committed = { kind: 'isr.changed', node: 'b1', fields: { kind: 'expand' } };
-    return [
-      {
-        seed,
-        brokers: 3,
-        topics: [{ name: 't', partitions: 1, replicationFactor: 3, assignment: [[1, 2, 3]] }],
-        config: { 'min.insync.replicas': 1, 'replica.lag.time.max.ms': 2000, 'log.flush.interval.messages': 1, 'fix.maximal-isr': fix },
-        producers: [{ id: 'p1', topic: 't', ops: [...sends('v', 4000, 5, 100), ...sends('v', 10_000, 5, 100, 5)] }],
-      },
-      [
-        { atMs: 2500, fault: 'partition', sides: [['b1'], ['b3']] },
-        { atMs: 7000, fault: 'heal' },
-        { on: proposed, delayMs: 0, fault: 'clog', from: 'b1', to: 'c1', durationMs: 6000 },
-        { on: proposed, delayMs: 0, fault: 'partition', oneWay: { from: ['b1'], to: ['b3'] } },
-        { on: committed, delayMs: 0, fault: 'crash', node: 'b1' },
-        { on: committed, delayMs: 0, fault: 'crash', node: 'b2' },
-        { on: committed, delayMs: 0, fault: 'heal' },
-        { atMs: 35_000, fault: 'restart', node: 'b1' },
-        { atMs: 35_000, fault: 'restart', node: 'b2' },
-      ],
-      70_000,
-    ];
-  },
-};
-
-function zoo(key: string, seed: number, fix: boolean, options: InvariantOptions = {}): Outcome {
-  const [spec, faults, untilMs] = (ZOO[key] as (seed: number, fix: boolean) => [ClusterSpec, FaultAction[], number])(seed, fix);
-  return runWith(spec, faults, untilMs, options);
+/**
+ * A zoo scenario with its fix on or off, judged by `install` (default: every invariant):
+ * `failure` is the first invariant to fail, `converged` whether the liveness phase saw the cluster
+ * converge (ReplicasConverge is judged only then).
+ */
+function zoo(name: string, seed: number, fix: boolean, install: Judges['installInvariants'] = (c) => installInvariants(c)) {
+  const { report, cluster } = runScenarioDetailed(builtinScenario(name), {
+    seed,
+    set: { [`fix.${name}`]: fix },
+    judges: { installInvariants: install, createGuaranteeChecker: noAnomalies },
+  });
+  const v = report.violations[0];
+  return { c: cluster, failure: v === undefined ? undefined : `${v.invariant}: ${v.detail}`, converged: report.convergedAtMs !== null };
 }
 
 describe('the bug zoo breaks the invariants its bug breaks (and only with the fix off)', () => {
@@ -707,16 +604,13 @@ describe('the bug zoo breaks the invariants its bug breaks (and only with the fi
     expect(off.failure).toMatch(
       /^LogMatching: t-0: b2 \(HW 24, epoch 3\) and b1 \(HW 24, epoch 3\) differ at offset 10, below both high watermarks \(both reconciled after the unclean election of epoch 3\): b2 holds batch 10\.\.10 \(epoch 1, .*\), b1 holds batch 10\.\.10 \(epoch 0, /,
     );
-    expect(zoo('kip-279', seed, true).failure).toBeUndefined();
+    expect(zoo('kip-279', seed, true)).toMatchObject({ failure: undefined, converged: true });
   });
 
   it('fix.kip-279: ReplicasConverge, judged alone at the end, finds the replicas never converge', () => {
     // LogMatching stops the run first; installed after the run, only the end-of-run check speaks.
-    const [spec, faults, untilMs] = (ZOO['kip-279'] as (seed: number, fix: boolean) => [ClusterSpec, FaultAction[], number])(1, false);
-    const c = buildCluster(spec);
-    installFaults(c.world, faults);
-    c.world.startAll();
-    expect(c.world.run({ untilMs }).failure).toBeUndefined();
+    const { c, failure } = zoo('kip-279', 1, false, () => ({ names: [] }));
+    expect(failure).toBeUndefined();
     installInvariants(c);
     expect(c.world.checkAtEnd()).toMatchObject({ name: 'ReplicasConverge' });
     expect(c.world.firstFailure?.detail).toMatch(
@@ -728,25 +622,25 @@ describe('the bug zoo breaks the invariants its bug breaks (and only with the fi
     expect(zoo('kip-101', seed, false).failure).toMatch(
       /^LeaderCompleteness: t-0: leader b3 \(epoch 2\) lacks committed offset 39: .* b3 removed its copy \(offsets 39\.\.39\) by truncation at [\d.]+ ms: truncate-to-high-watermark \(fix\.kip-101 off\) \(40 → 39, leader b2 epoch 1\)$/,
     );
-    expect(zoo('kip-101', seed, true).failure).toBeUndefined();
+    expect(zoo('kip-101', seed, true)).toMatchObject({ failure: undefined, converged: true });
   });
 
   it.each([1, 2])('fix.kafka-7128, seed %i: LeaderCompleteness once a crashed holder restarts with its copy', (seed) => {
     expect(zoo('kafka-7128', seed, false).failure).toMatch(
       /^LeaderCompleteness: t-0: leader b3 \(epoch 2\) lacks committed offset 5: .* while b[12] still holds it$/,
     );
-    expect(zoo('kafka-7128', seed, true).failure).toBeUndefined();
+    expect(zoo('kafka-7128', seed, true)).toMatchObject({ failure: undefined, converged: true });
   });
 
   it.each([1, 2])('fix.kip-966 (last replica standing), seed %i: LeaderCompleteness', (seed) => {
     expect(zoo('kip-966', seed, false).failure).toMatch(
       /^LeaderCompleteness: t-0: leader b1 \(epoch 2\) lacks committed offset 0: .* while b2 still holds it$/,
     );
-    expect(zoo('kip-966', seed, true).failure).toBeUndefined();
+    expect(zoo('kip-966', seed, true)).toMatchObject({ failure: undefined, converged: true });
   });
 
   it.each([1, 2])('fix.maximal-isr, seed %i: LeaderCompleteness', (seed) => {
     expect(zoo('maximal-isr', seed, false).failure).toMatch(/^LeaderCompleteness: t-0: leader b3 \(epoch 1\) lacks committed offset 5: /);
-    expect(zoo('maximal-isr', seed, true).failure).toBeUndefined();
+    expect(zoo('maximal-isr', seed, true)).toMatchObject({ failure: undefined, converged: true });
   });
 });
