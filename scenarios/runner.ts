@@ -11,7 +11,8 @@
 //   3. At durationMs the world heals everything (world.healAll(): partitions, clogs, disk faults,
 //      drift, pauses; crashed nodes restart).
 //   4. Liveness phase, up to liveness.withinMs: the run continues until the cluster has converged —
-//      every partition led, its ISR all its replicas, the leader's high watermark at its log end,
+//      every partition led, its ISR all its replicas (in the controller's view, and in fact: each
+//      follows the leader's epoch and holds its log end), the leader's high watermark at its log end,
 //      every producer done (nothing outstanding, nothing left to send) and every consumer at the high
 //      watermark — checked every second of simulated time.
 //   5. Judgement. `invalid`: an invariant failed (during the run, or at the end: ReplicasConverge,
@@ -405,6 +406,14 @@ function convergence(c: Cluster, s: Scenario, o: Observer): string[] {
         const log = part.log;
         hw.set(key, log.highWatermark);
         if (log.highWatermark !== log.logEndOffset) out.push(`${key}: ${leader}'s high watermark ${log.highWatermark} < log end ${log.logEndOffset}`);
+        // The controller's ISR can be stale (a broker that just lost power is in it until its
+        // session expires): every replica must itself follow this epoch and hold the leader's log end.
+        for (const r of reg.replicas) {
+          if (r === reg.leader) continue;
+          const f = w.nodeState<Broker>(`b${r}`)?.partitions.get(key);
+          if (f === undefined || f.isLeader || f.leaderEpoch !== reg.leaderEpoch) out.push(`${key}: b${r} does not yet follow epoch ${reg.leaderEpoch}`);
+          else if (f.log.logEndOffset !== log.logEndOffset) out.push(`${key}: b${r} at log end ${f.log.logEndOffset}, leader ${leader} at ${log.logEndOffset}`);
+        }
       }
     }
   }

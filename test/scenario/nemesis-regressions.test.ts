@@ -42,3 +42,28 @@ it('a bit flip in a batch leader epoch (outside the CRC) is attributed to the fa
   expect(r.violations).toEqual([]);
   expect(r.verdict).toBe('valid');
 });
+
+it('a broker that loses power just before the heal is not judged converged on the controller’s stale ISR (found by the schedule property)', async () => {
+  const { parseScenario } = await import('../../scenarios/scenario.js');
+  const { runScenario } = await import('../../scenarios/runner.js');
+  // b3's whole log is unsynced and dropped; healAll restarts it at 15 s, while the controller still
+  // lists it in the ISR. Judged converged at that instant, ReplicasConverge compared b3's empty log.
+  const s = parseScenario(
+    {
+      name: 'late-crash',
+      brokers: 3,
+      topics: [{ name: 't', partitions: 1, replicationFactor: 3 }],
+      config: { 'min.insync.replicas': 2 },
+      producers: [{ id: 'p1', topic: 't', acks: 'all', ratePerSec: 30 }],
+      consumers: [{ id: 'k1', topic: 't' }],
+      durationMs: 15000,
+      faults: [{ atMs: 14918, fault: 'crash', node: 'b3' }],
+    },
+    'late-crash',
+  );
+  for (const seed of [1, 2, 3, 4]) {
+    const r = runScenario(s, { seed });
+    expect({ seed, verdict: r.verdict, violations: r.violations }).toEqual({ seed, verdict: 'valid', violations: [] });
+    expect(r.convergedAtMs).toBeGreaterThan(15000);
+  }
+});
