@@ -235,7 +235,7 @@ describe('ksim run / check: bad input is one line on stderr and exit 254', () =>
     [['run', 'kip-101', 'kip-279'], /^ksim run: unexpected argument "kip-279"/],
     [['list', 'x'], /^ksim list: unexpected argument "x"/],
     [['check', 'nope'], /^ksim check: unknown scenario "nope"/],
-    [['check', '--seeds', '0'], /^ksim check: --seeds must be between 1 and/],
+    [['check', '--seeds', '0'], /^ksim check: --seeds must be an integer from 1 to 100000, got 0/],
   ])('%j', (args, message) => {
     const r = ksim(...args);
     expect(r.stderr.trim()).toMatch(message);
