@@ -482,7 +482,13 @@ export class Broker implements Node<KafkaMessage> {
 
   private truncate(p: Partition, offset: number, rule: string, detail: Record<string, number> = {}): void {
     const from = p.log.logEndOffset;
-    if (offset >= from) return;
+    if (offset >= from) {
+      // Nothing to cut, but the epoch cache may end in an entry the leader never had (this broker
+      // led an epoch and appended nothing in it): as UnifiedLog.truncateTo, drop entries at or past
+      // the log end. Without it the follower meets the same diverging epoch on every fetch.
+      p.log.truncateTo(offset);
+      return;
+    }
     const to = p.log.truncateTo(offset);
     this.ctx.trace('replica.truncate', { topic: p.topic, partition: p.partition, from, to, rule, leader: p.leaderId, leaderEpoch: p.leaderEpoch, ...detail });
   }

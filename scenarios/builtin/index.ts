@@ -5,11 +5,12 @@
 import { InputError } from '../../sim/input.js';
 import { parseScenario, type Scenario } from '../scenario.js';
 import { CLASSIC } from './classic.js';
+import { SEARCH_1 } from './search-1.js';
 import { ZOO } from './zoo.js';
 
-const CATALOGUE: Record<string, () => Record<string, unknown>> = { ...CLASSIC, ...ZOO };
+const CATALOGUE: Record<string, () => Record<string, unknown>> = { ...CLASSIC, ...ZOO, ...SEARCH_1 };
 
-/** The built-in scenarios' names, in catalogue order (classic ones first, then the bug zoo). */
+/** The built-in scenarios' names, in catalogue order (classic ones, the bug zoo, then the zoo's random searches). */
 export const BUILTIN_NAMES: readonly string[] = Object.keys(CATALOGUE);
 
 /** The JSON of a built-in scenario. */

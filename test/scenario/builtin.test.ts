@@ -4,18 +4,21 @@
 // stays within its bound. Bug-zoo scenarios are invalid with their fix.* key false on the seeds
 // they name (test/scenario/zoo-*.test.ts uses the same seeds) and valid with it true.
 //
-// Seeds: SEEDS (50) per setting — about 1000 runs — and expectations that name their seeds use
-// those. Measured with `ksim check --seeds 50`: about 4 minutes of runs on one core, power-loss
+// Seeds: SEEDS (50) per setting — about 1000 runs — (SEARCH_SEEDS for the zoo's random searches)
+// and expectations that name their seeds use those. Measured with `ksim check --seeds 50`: about 4 minutes of runs on one core, power-loss
 // (6000 writes, 60 s simulated) taking half of it.
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_NAMES, builtinScenario } from '../../scenarios/builtin/index.js';
 import { checkExpectation, runScenario, settingLabel } from '../../scenarios/runner.js';
 
 const SEEDS = 50;
+/** The zoo's random searches (search-*) run 2,000 seeds with fixes on in `ksim zoo`; here 20. */
+const SEARCH_SEEDS = 20;
 
 const cases = BUILTIN_NAMES.flatMap((name) => {
   const s = builtinScenario(name);
-  return s.expect.map((e) => ({ name, s, e, seeds: e.seeds ?? Array.from({ length: SEEDS }, (_, i) => i + 1) }));
+  const n = name.startsWith('search-') ? SEARCH_SEEDS : SEEDS;
+  return s.expect.map((e) => ({ name, s, e, seeds: e.seeds ?? Array.from({ length: n }, (_, i) => i + 1) }));
 });
 
 describe('built-in scenarios meet their expectations', () => {
@@ -39,6 +42,21 @@ describe('built-in scenarios meet their expectations', () => {
       expect(off?.verdict, key).toBe('invalid');
       expect(off?.seeds?.length, key).toBeGreaterThanOrEqual(5);
       expect(s.expect.find((e) => Object.keys(e.set).length === 0)?.verdict, key).toBe('valid');
+    }
+  });
+
+  it('every search-* scenario has a nemesis and no scripted fault, fails on named seeds with its fix off and is never invalid with it on', () => {
+    const search = BUILTIN_NAMES.filter((n) => n.startsWith('search-'));
+    expect(search.length).toBeGreaterThan(0);
+    for (const name of search) {
+      const s = builtinScenario(name);
+      const key = `fix.${name.slice('search-'.length)}`;
+      expect(s.nemesis, name).toBeDefined();
+      expect(s.faults, name).toEqual([]);
+      const off = s.expect.find((e) => e.set[key] === false);
+      expect(off?.verdict, name).toBe('invalid');
+      expect(off?.seeds?.length, name).toBeGreaterThanOrEqual(5);
+      expect(s.expect.find((e) => Object.keys(e.set).length === 0)?.verdict, name).toEqual(['valid', 'unknown']);
     }
   });
 });

@@ -67,3 +67,13 @@ it('a broker that loses power just before the heal is not judged converged on th
     expect(r.convergedAtMs).toBeGreaterThan(15000);
   }
 });
+
+it('a follower whose epoch cache ends in an epoch the leader never had drops it on the no-op truncation and rejoins (search-kip-966 seed 233)', async () => {
+  const { builtinScenario } = await import('../../scenarios/builtin/index.js');
+  const { runScenario } = await import('../../scenarios/runner.js');
+  // b2 led epoch 1 and appended nothing in it; b1 never had epoch 1. Every fetch answered
+  // "diverging epoch" and the truncation to the log end returned early, leaving the cache entry:
+  // ≈ 400 fetches per simulated second, and b2 never rejoined the ISR (verdict unknown).
+  const r = runScenario(builtinScenario('search-kip-966'), { seed: 233 });
+  expect(r.verdict).toBe('valid');
+});
