@@ -6,9 +6,10 @@ import { InputError } from '../../sim/input.js';
 import { parseScenario, type Scenario } from '../scenario.js';
 import { CLASSIC } from './classic.js';
 import { SEARCH_1 } from './search-1.js';
+import { SEARCH_2 } from './search-2.js';
 import { ZOO } from './zoo.js';
 
-const CATALOGUE: Record<string, () => Record<string, unknown>> = { ...CLASSIC, ...ZOO, ...SEARCH_1 };
+const CATALOGUE: Record<string, () => Record<string, unknown>> = { ...CLASSIC, ...ZOO, ...SEARCH_1, ...SEARCH_2 };
 
 /** The built-in scenarios' names, in catalogue order (classic ones, the bug zoo, then the zoo's random searches). */
 export const BUILTIN_NAMES: readonly string[] = Object.keys(CATALOGUE);
