@@ -9,6 +9,15 @@
 //       protocol destroyed the last copies, the report names the replica, time, rule and message.
 //   Duplicates and reorderings are permitted only without idempotence; anomalies that follow from
 //   a permitted loss (the offsets it freed are reused) are permitted; anything else is a violation.
+//   A consumer that misses records is not excused by a loss or an unclean election as such (that
+//   is KAFKA-6880, the silent skip KIP-320 fixed), with one exception, (d):
+//   (d) KIP-320's truncation detection is best effort after an unclean election: the consumer asks
+//       the new leader where the epoch of its last record ends, and a leader that never had that
+//       epoch answers with the end of an earlier one, which may lie above the true divergence. So
+//       a record a consumer did not read (unseen, poll-skip) at offset o is permitted when, after an
+//       unclean election on the partition, that consumer detected a truncation (its validation
+//       answered an end offset e below its position and it moved there) with o < e, having read a
+//       different record at o before (its log diverged from the final log at o, below e).
 //
 // How the checker knows what was committed and who held it. It is installed before the run and
 // mirrors, for every broker and partition, the live log's batches (by object identity: a log only
@@ -107,6 +116,19 @@ interface UncleanElection {
   reason: string;
 }
 
+/** A consumer's `consumer.truncation-detected`: its validation answered an end offset below its position. */
+interface TruncationDetected {
+  process: string;
+  atMs: number;
+  /** Its index in the history (the seek it made): reads before it happened before the detection. */
+  index: number;
+  position: number;
+  endOffset: number;
+  leaderEpoch: number;
+  /** The validation it answered (the consumer's last `consumer.validate-position` of the partition). */
+  validated: { offsetEpoch: number; leader: number; leaderEpoch: number } | undefined;
+}
+
 interface ProducerInfo {
   acks: number;
   idempotent: boolean;
@@ -135,6 +157,9 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
   const commits = new Map<string, Commit>();
   const unclean = new Map<string, UncleanElection[]>();
   const producers = new Map<string, ProducerInfo>();
+  /** Per partition, the consumers' detected truncations; per consumer and partition, its last validation. */
+  const detections = new Map<string, TruncationDetected[]>();
+  const validations = new Map<string, TruncationDetected['validated']>();
   const history: CheckedOp[] = [];
   let raw: RawAnomaly[] = [];
 
@@ -354,9 +379,32 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       case 'consumer.offset-reset':
         history.push(seek(r, r.fields?.offset as number, `reset (${String(r.fields?.strategy)})`));
         break;
-      case 'consumer.truncation-detected':
+      case 'consumer.validate-position': {
+        const f = r.fields ?? {};
+        validations.set(`${r.node}\u0000${tpKey({ topic: f.topic as string, partition: f.partition as number })}`, {
+          offsetEpoch: Number(f.offsetEpoch),
+          leader: Number(f.leader),
+          leaderEpoch: Number(f.leaderEpoch),
+        });
+        break;
+      }
+      case 'consumer.truncation-detected': {
+        const f = r.fields ?? {};
+        const key = tpKey({ topic: f.topic as string, partition: f.partition as number });
+        let l = detections.get(key);
+        if (l === undefined) detections.set(key, (l = []));
+        l.push({
+          process: r.node,
+          atMs: r.timeMs,
+          index: history.length,
+          position: Number(f.position),
+          endOffset: Number(f.endOffset),
+          leaderEpoch: Number(f.leaderEpoch),
+          validated: validations.get(`${r.node}\u0000${key}`),
+        });
         history.push(seek(r, r.fields?.endOffset as number, 'truncation detected'));
         break;
+      }
       case 'producer.start':
         producers.set(r.node, { acks: Number(r.fields?.acks ?? -1), idempotent: r.fields?.idempotent === true });
         break;
@@ -411,7 +459,7 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       highWatermark,
       ...(options.consumersRanToEnd === undefined ? {} : { consumersRanToEnd: options.consumersRanToEnd }),
     });
-    return judge(raw, { commits, unclean, producers, history, defaultAcks: c.config.str('acks') });
+    return judge(raw, { commits, unclean, producers, detections, history, defaultAcks: c.config.str('acks') });
   };
 
   return {
@@ -435,6 +483,7 @@ interface JudgeInput {
   commits: Map<string, Commit>;
   unclean: Map<string, UncleanElection[]>;
   producers: Map<string, ProducerInfo>;
+  detections: Map<string, TruncationDetected[]>;
   history: readonly CheckedOp[];
   defaultAcks: string;
 }
@@ -494,6 +543,35 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
   }
   const polled = new Set<string>();
   for (const op of input.history) if (op.f === 'poll' && op.type === 'ok') for (const v of op.values ?? []) polled.add(v);
+  /** Per consumer and partition: offset → the records read there (value, history index), in order. */
+  const reads = new Map<string, Map<number, { value: string; index: number }[]>>();
+  input.history.forEach((op, index) => {
+    if (op.f !== 'poll' || op.type !== 'ok') return;
+    const k = `${op.process}\u0000${tpKey(op)}`;
+    let byOffset = reads.get(k);
+    if (byOffset === undefined) reads.set(k, (byOffset = new Map()));
+    (op.values ?? []).forEach((value, i) => {
+      const offset = op.offsets?.[i] as number;
+      let l = byOffset.get(offset);
+      if (l === undefined) byOffset.set(offset, (l = []));
+      l.push({ value, index });
+    });
+  });
+  /** The consumers that read an offset of the partition above `offset`. */
+  const furthestRead = new Map<string, Map<string, number>>();
+  for (const [k, byOffset] of reads) {
+    const [process, partition] = k.split('\u0000') as [string, string];
+    let m = furthestRead.get(partition);
+    if (m === undefined) furthestRead.set(partition, (m = new Map()));
+    let max = -1;
+    for (const o of byOffset.keys()) if (o > max) max = o;
+    m.set(process, max);
+  }
+  const readersPast = (key: string, offset: number): string[] =>
+    [...(furthestRead.get(key) ?? [])]
+      .filter(([, o]) => o > offset)
+      .map(([process]) => process)
+      .sort();
   const acksOf = (process: string | undefined): number => {
     const p = process === undefined ? undefined : input.producers.get(process);
     if (p !== undefined) return p.acks;
@@ -502,6 +580,31 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
   const uncleanSince = (key: string, fromMs: number | undefined, toMs: number | undefined): UncleanElection | undefined =>
     (input.unclean.get(key) ?? []).find((e) => (fromMs === undefined || e.atMs >= fromMs) && (toMs === undefined || e.atMs <= toMs));
   const describeUnclean = (e: UncleanElection) => `unclean election of b${e.leader} at ${ms(e.atMs)} (epoch ${e.leaderEpoch})`;
+
+  /**
+   * (d) The record `value` at `offset` of the final log, which `process` did not read: permitted if,
+   * after an unclean election on the partition, the consumer detected a truncation whose end offset
+   * lies above `offset`, having read a different record at `offset` before (where its log diverged).
+   */
+  const detectedTruncation = (process: string, key: string, offset: number, value: string): string | undefined => {
+    for (const d of input.detections.get(key) ?? []) {
+      if (d.process !== process || offset >= d.endOffset) continue;
+      const u = (input.unclean.get(key) ?? []).filter((e) => e.atMs <= d.atMs).pop();
+      if (u === undefined) continue;
+      const before = (reads.get(`${process}\u0000${key}`)?.get(offset) ?? []).filter((r) => r.index < d.index).pop();
+      if (before === undefined || before.value === value) continue;
+      const asked =
+        d.validated === undefined
+          ? `validating its position ${d.position}`
+          : `validating its position ${d.position} (epoch ${d.validated.offsetEpoch}) with b${d.validated.leader} (epoch ${d.validated.leaderEpoch})`;
+      return (
+        `permitted: consumer ${process} detected truncation at ${ms(d.atMs)} after the ${describeUnclean(u)}: ${asked}, ` +
+        `it was told epoch ${d.leaderEpoch} ends at ${d.endOffset} and moved there, but the log it had read diverged from the final log ` +
+        `below that, at ${offset} (it read ${before.value} there; the final log has ${value}); after an unclean election KIP-320's truncation detection is best effort`
+      );
+    }
+    return undefined;
+  };
 
   // Losses first: the other anomalies may follow from them.
   const losses = new Map<string, LossVerdict[]>();
@@ -612,8 +715,10 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
     // election elsewhere in the log: a truncation explains a skip only if the consumer detected it
     // (a recorded seek, which the history check already honours). A silent skip past records that
     // exist is KAFKA-6880's symptom, the bug KIP-320 fixed.
+    // (d) is the exception: the consumer did detect the truncation, and was told too high an end offset.
     const consumerSide = a.anomaly === 'unseen' || a.anomaly === 'poll-skip';
     const derived = consumerSide ? undefined : followsFrom(a);
+    const key = tpKey(a);
     let v: { allowed: boolean; why: string };
     switch (a.anomaly) {
       case 'duplicate': {
@@ -638,11 +743,16 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
       }
       case 'unseen': {
         const offset = a.offsets[0] as number;
+        // Every consumer that read past it detected the truncation that hid it.
+        const past = readersPast(key, offset);
+        const excuses = past.map((k) => detectedTruncation(k, key, offset, a.values[0] as string));
         if (a.reach !== undefined && offset >= a.reach) {
           v = {
             allowed: true,
             why: `permitted as far as safety goes: no consumer's position reached it (furthest ${a.reach}); whether consumers caught up is the liveness check's business`,
           };
+        } else if (past.length > 0 && excuses.every((x) => x !== undefined)) {
+          v = { allowed: true, why: excuses.join('; ') };
         } else {
           v = derived?.allowed
             ? derived
@@ -650,13 +760,16 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
         }
         break;
       }
+      case 'poll-skip': {
+        const excuses = a.offsets.map((o, i) => (a.process === undefined ? undefined : detectedTruncation(a.process, key, o, a.values[i] as string)));
+        v =
+          excuses.length > 0 && excuses.every((x) => x !== undefined)
+            ? { allowed: true, why: [...new Set(excuses)].join('; ') }
+            : { allowed: false, why: 'violation: a skipped record with no reset or truncation to explain it' };
+        break;
+      }
       default: {
-        const what =
-          a.anomaly === 'inconsistent-offsets'
-            ? 'two values at one offset'
-            : a.anomaly === 'poll-skip'
-              ? 'a skipped record with no reset or truncation to explain it'
-              : 'a consumer read backwards with no reset or truncation to explain it';
+        const what = a.anomaly === 'inconsistent-offsets' ? 'two values at one offset' : 'a consumer read backwards with no reset or truncation to explain it';
         v = derived?.allowed ? derived : { allowed: false, why: `violation: ${what}${derived ? `, ${derived.why}` : ''}` };
       }
     }

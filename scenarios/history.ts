@@ -17,6 +17,8 @@
 //                         put) for a later send than an earlier one.
 //   poll-skip             two consecutive records a consumer read from a partition are not adjacent
 //                         in the final log: offsets between them hold values it never read there.
+//                         Each record read is placed at the occurrence where it was read (a value
+//                         written twice has two), and another copy of either record is not a skip.
 //   nonmonotonic-poll     two consecutive records a consumer read go backwards (or repeat) in the
 //                         final log's order, with no reset or truncation of its position between.
 //   unseen                a value in the final log below the high watermark that no consumer ever
@@ -118,6 +120,21 @@ interface SendInfo {
   doneMs: number | undefined;
 }
 
+/** A consumer's reading of one partition: the last record it read, and where a fresh read starts. */
+interface Reader {
+  last:
+    | {
+        value: string;
+        /** The offset it was read at. */
+        offset: number;
+        /** Where that read record is in the final log (the occurrence matching the read), if there. */
+        finalAt: number | undefined;
+        atMs: number | undefined;
+      }
+    | undefined;
+  from: number | undefined;
+}
+
 /** A final log indexed both ways. */
 class FinalIndex {
   readonly offsetOf = new Map<string, number[]>();
@@ -134,6 +151,19 @@ class FinalIndex {
   }
   first(value: string): number | undefined {
     return this.offsetOf.get(value)?.[0];
+  }
+  /**
+   * The occurrence of a value read at `readAt` in the final log: the one at that very offset if the
+   * final log has it there; else the first after `after` (the previous record's place, when known);
+   * else the first. With a value at one offset only, that offset. A value written twice (a permitted
+   * duplicate) is so placed where this read actually found it, not at its first copy.
+   */
+  occurrence(value: string, readAt: number, after: number | undefined): number | undefined {
+    const offsets = this.offsetOf.get(value);
+    if (offsets === undefined) return undefined;
+    if (offsets.length === 1) return offsets[0];
+    if (offsets.includes(readAt)) return readAt;
+    return (after === undefined ? undefined : offsets.find((o) => o > after)) ?? offsets[0];
   }
   /** Records with a value at offsets in [from, to). */
   between(from: number, to: number): FinalRecord[] {
@@ -196,7 +226,7 @@ export function checkHistory(history: readonly CheckedOp[], finalLogs: FinalLogs
   };
 
   // Consumers: per process and partition, the last record read and where a fresh read starts.
-  const readers = new Map<string, { last: { value: string; offset: number; atMs: number | undefined } | undefined; from: number | undefined }>();
+  const readers = new Map<string, Reader>();
   const readerOf = (op: CheckedOp) => {
     const key = `${op.process}\u0000${tpKey(op)}`;
     let r = readers.get(key);
@@ -272,8 +302,8 @@ export function checkHistory(history: readonly CheckedOp[], finalLogs: FinalLogs
       observe(op.topic, op.partition, offset, value, { process: op.process, atMs: op.timeMs, how: 'poll' });
       if (!polled.has(value)) polled.set(value, { process: op.process, atMs: op.timeMs, how: 'poll', offset });
       extendReach(key, offset + 1);
-      if (fin !== undefined) checkPollStep(out, op, r, value, offset, fin);
-      r.last = { value, offset, atMs: op.timeMs };
+      const finalAt = fin === undefined ? undefined : checkPollStep(out, op, r, value, offset, fin);
+      r.last = { value, offset, finalAt, atMs: op.timeMs };
       r.from = undefined;
     }
   });
@@ -477,22 +507,20 @@ export function checkHistory(history: readonly CheckedOp[], finalLogs: FinalLogs
     .map((x) => x.a);
 }
 
-/** One step of a consumer's reading: the record (value, offset) after `r.last` (or after a fresh start at `r.from`). */
-function checkPollStep(
-  out: RawAnomaly[],
-  op: TimedOp,
-  r: { last: { value: string; offset: number; atMs: number | undefined } | undefined; from: number | undefined },
-  value: string,
-  offset: number,
-  fin: FinalIndex,
-): void {
+/**
+ * One step of a consumer's reading: the record (value, offset) after `r.last` (or after a fresh start
+ * at `r.from`). Returns where the record is in the final log (the occurrence matching this read), if
+ * it is there.
+ */
+function checkPollStep(out: RawAnomaly[], op: TimedOp, r: Reader, value: string, offset: number, fin: FinalIndex): number | undefined {
   const key = tpKey(op);
   const base = { topic: op.topic, partition: op.partition, process: op.process, ...(op.timeMs !== undefined ? { atMs: op.timeMs } : {}) };
   const last = r.last;
   if (last === undefined) {
+    const finalAt = fin.occurrence(value, offset, undefined);
     // A fresh start (first poll, reset, truncation): nothing between the start and the first record.
-    if (r.from === undefined || offset <= r.from) return;
-    const skipped = fin.between(r.from, offset);
+    if (r.from === undefined || offset <= r.from) return finalAt;
+    const skipped = fin.between(r.from, offset).filter((s) => s.value !== value);
     if (skipped.length > 0) {
       out.push({
         anomaly: 'poll-skip',
@@ -502,11 +530,13 @@ function checkPollStep(
         detail: `${op.process} started reading ${key} at ${r.from} but its first record was ${value} at ${offset}${at(op.timeMs)}, skipping ${list(skipped.map((s) => `${s.value}@${s.offset}`))}`,
       });
     }
-    return;
+    return finalAt;
   }
-  // Compare in the final log's order when both records are there, else by the offsets read.
-  const a = fin.first(last.value);
-  const b = fin.first(value);
+  // Compare in the final log's order when both records are there, else by the offsets read. Each
+  // record is placed at the occurrence matching where it was read: with a value at two offsets
+  // (a duplicate, reported as such), reading either copy or both is reading in order.
+  const a = last.finalAt;
+  const b = fin.occurrence(value, offset, a);
   const inFinal = a !== undefined && b !== undefined;
   const from = inFinal ? a : last.offset;
   const to = inFinal ? b : offset;
@@ -519,11 +549,12 @@ function checkPollStep(
       values: [last.value, value],
       detail: `${op.process} read ${value} (${key}@${offset})${at(op.timeMs)} right after ${last.value} (@${last.offset}), but ${order} ${value} is at ${to}, not after ${from}, and no reset or truncation moved its position`,
     });
-    return;
+    return b;
   }
-  if (to === from + 1) return;
-  const skipped = fin.between(from + 1, to);
-  if (skipped.length === 0) return;
+  if (to === from + 1) return b;
+  // Another copy of either record between them is not a record the consumer missed: it read that value.
+  const skipped = fin.between(from + 1, to).filter((s) => s.value !== last.value && s.value !== value);
+  if (skipped.length === 0) return b;
   out.push({
     anomaly: 'poll-skip',
     ...base,
@@ -531,6 +562,7 @@ function checkPollStep(
     values: skipped.map((s) => s.value as string),
     detail: `${op.process} read ${value} (${key}@${offset})${at(op.timeMs)} right after ${last.value} (@${last.offset}), skipping ${list(skipped.map((s) => `${s.value}@${s.offset}`))} of the final log`,
   });
+  return b;
 }
 
 /** The partition a value was observed on (for polled values with no recorded send). */

@@ -5,9 +5,11 @@
 // committed record — with the fix on, none. The zoo scenarios are the catalogue's
 // (scenarios/builtin/zoo.ts), run by the runner with the guarantee model as the only judge.
 import { describe, expect, it } from 'vitest';
+import { HISTORY_TRACE_KIND, type HistoryOp, opFields } from '../../core/history.js';
+import type { TraceFields } from '../../core/ports.js';
 import { builtinScenario } from '../../scenarios/builtin/index.js';
 import type { Anomaly } from '../../scenarios/checks.js';
-import { buildCluster, type ClusterSpec } from '../../scenarios/cluster.js';
+import { buildCluster, type ClusterSpec, replicaRecords } from '../../scenarios/cluster.js';
 import { createGuaranteeChecker, type GuaranteeChecker } from '../../scenarios/guarantees.js';
 import { runScenarioDetailed } from '../../scenarios/runner.js';
 import { type FaultAction, installFaults } from '../../sim/faults.js';
@@ -260,6 +262,197 @@ describe('guarantee model: the bug zoo', () => {
       const lost = anomalies.filter((a) => a.anomaly === 'lost-write');
       expect(lost.map((a) => a.detail.split(' ')[0]).sort(), `seed ${seed}`).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
       for (const a of lost) expect(a.why).toBe('permitted: acknowledged with acks=1 and never committed');
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// KIP-320 after an unclean election (permission (d)): a consumer validates its position for the
+// epoch of its last record; a leader that never had that epoch answers with the end of an earlier
+// one, which may lie above where the consumer's log really diverged. Kafka's consumer seeks to the
+// answer (one round), so the new leader's records between the divergence and that answer are never
+// read. That miss is permitted when the consumer did detect the truncation; a consumer that never
+// validated (fix.kip-320 off) and skips the new leader's records is KAFKA-6880, a violation.
+
+const TEN = Array.from({ length: 10 }, (_, i) => `v${i}`);
+
+/**
+ * A real broker whose final log of t-0 is v0..v9 at offsets 0..9 (acks=all, written by p1); then the
+ * history of consumers (k8, k9) and the controller's election record are given as trace records, as
+ * the consumer and controller trace them, so that each rule of the judgement can be met or missed.
+ */
+function synthetic(script: (s: ScriptApi) => void): Anomaly[] {
+  const c = buildCluster({
+    seed: 1,
+    brokers: 1,
+    topics: [{ name: 't', partitions: 1, replicationFactor: 1 }],
+    producers: [{ id: 'p1', topic: 't', ops: TEN.map((value, i) => ({ atMs: 1000 + 100 * i, partition: 0, value })) }],
+  });
+  const g = createGuaranteeChecker(c);
+  c.world.startAll();
+  expect(c.world.run({ untilMs: 5000 }).failure).toBeUndefined();
+  expect(replicaRecords(c.world, 'b1', 't', 0)?.map((r) => `${r.value}@${r.offset}`)).toEqual(TEN.map((v, i) => `${v}@${i}`));
+  let t = 5000;
+  const emit = (node: string, kind: string, fields: TraceFields) => c.world.trace.emit((t += 10), node, kind, undefined, fields);
+  const op = (process: string, o: Omit<HistoryOp, 'process'>) => emit(process, HISTORY_TRACE_KIND, opFields(o));
+  script({
+    poll: (process, from, text) => {
+      const records = text.split(' ').map((r) => r.split('@') as [string, string]);
+      op(process, { f: 'poll', type: 'invoke', topic: 't', partition: 0, offset: from });
+      op(process, { f: 'poll', type: 'ok', topic: 't', partition: 0, values: records.map((r) => r[0]), offsets: records.map((r) => Number(r[1])) });
+    },
+    unclean: () =>
+      emit('c1', 'controller.elect', {
+        topic: 't',
+        partition: 0,
+        leader: 1,
+        leaderEpoch: 2,
+        reason: 'leader b2 fenced (session expired); unclean election of b1 (no live ISR or ELR member)',
+      }),
+    detect: (process, position, endOffset) => {
+      emit(process, 'consumer.validate-position', { topic: 't', partition: 0, position, offsetEpoch: 1, oldLeader: 2, oldEpoch: 1, leader: 1, leaderEpoch: 2 });
+      emit(process, 'consumer.truncation-detected', { topic: 't', partition: 0, position, endOffset, leaderEpoch: 0 });
+    },
+  });
+  return g.finish();
+}
+
+interface ScriptApi {
+  /** A poll from `from` returning `value@offset …`. */
+  poll(process: string, from: number, text: string): void;
+  /** The controller elects b1 uncleanly (epoch 2). */
+  unclean(): void;
+  /** The consumer validates its position (epoch 1) with b1, is told epoch 0 ends at `endOffset`, and moves there. */
+  detect(process: string, position: number, endOffset: number): void;
+}
+
+const unseen = (as: Anomaly[]) => as.filter((a) => a.anomaly === 'unseen');
+
+describe('guarantee model: a consumer that detected a truncation after an unclean election (KIP-320, best effort)', () => {
+  it('a record below the end offset the consumer was told, where the log it had read diverged, is permitted, naming the detection and the election', () => {
+    // k9 read x3, x4 from a leader whose records the unclean election lost; b1 answered that epoch 0
+    // ends at 4 (not 3, where the logs really diverge); k9 moved to 4 and read v4..v9: v3 is never read.
+    const as = synthetic((s) => {
+      s.poll('k9', 0, 'v0@0 v1@1 v2@2 x3@3 x4@4');
+      s.unclean();
+      s.detect('k9', 5, 4);
+      s.poll('k9', 4, 'v4@4 v5@5 v6@6 v7@7 v8@8 v9@9');
+    });
+    expect(summary(violations(as))).toEqual([]);
+    expect(unseen(as).map((a) => [a.detail.split(' ')[0], a.allowed])).toEqual([['v3', true]]);
+    expect(unseen(as)[0]?.why).toMatch(
+      /^permitted: consumer k9 detected truncation at \d+ ms after the unclean election of b1 at \d+ ms \(epoch 2\): validating its position 5 \(epoch 1\) with b1 \(epoch 2\), it was told epoch 0 ends at 4 and moved there, but the log it had read diverged from the final log below that, at 3 \(it read x3 there; the final log has v3\)/,
+    );
+    // The lost x3, x4 and the two values read at 3 and 4 are the unclean election's, as before.
+    expect(as.filter((a) => a.anomaly !== 'unseen').map((a) => `${a.anomaly}: ${a.why.replace(/\d+ ms/g, 'T')}`)).toEqual([
+      'lost-write: permitted: unclean election of b1 at T (epoch 2)',
+      'lost-write: permitted: unclean election of b1 at T (epoch 2)',
+      'inconsistent-offsets: permitted: follows from the permitted loss of x3 (unclean election of b1 at T (epoch 2))',
+      'inconsistent-offsets: permitted: follows from the permitted loss of x4 (unclean election of b1 at T (epoch 2))',
+    ]);
+  });
+
+  it('no such permission without the detection (fix.kip-320 off), without an unclean election, at or above the end offset told, where the consumer read nothing else, or for another consumer that skipped it', () => {
+    const isViolation = (as: Anomaly[], value: string) => {
+      const a = unseen(as).find((x) => x.detail.startsWith(`${value} `));
+      expect(a, value).toBeDefined();
+      expect(a?.allowed, a?.why).toBe(false);
+      expect(a?.why).toBe('violation: consumers read past it without ever polling it');
+    };
+    // fix.kip-320 off: no validation; the consumer goes on at its position (KAFKA-6880).
+    const silent = synthetic((s) => {
+      s.poll('k9', 0, 'v0@0 v1@1 v2@2 x3@3 x4@4');
+      s.unclean();
+      s.poll('k9', 5, 'v5@5 v6@6 v7@7 v8@8 v9@9');
+    });
+    isViolation(silent, 'v3');
+    isViolation(silent, 'v4');
+    // A detection with no unclean election before it: a clean leader never had different records.
+    isViolation(
+      synthetic((s) => {
+        s.poll('k9', 0, 'v0@0 v1@1 v2@2 x3@3 x4@4');
+        s.detect('k9', 5, 4);
+        s.poll('k9', 4, 'v4@4 v5@5 v6@6 v7@7 v8@8 v9@9');
+      }),
+      'v3',
+    );
+    // Told 3, moved to 3, yet its first record was v4: the miss is the consumer's, not the answer's.
+    const toldRight = synthetic((s) => {
+      s.poll('k9', 0, 'v0@0 v1@1 v2@2 x3@3 x4@4');
+      s.unclean();
+      s.detect('k9', 5, 3);
+      s.poll('k9', 3, 'v4@4 v5@5 v6@6 v7@7 v8@8 v9@9');
+    });
+    isViolation(toldRight, 'v3');
+    expect(toldRight.find((a) => a.anomaly === 'poll-skip')).toMatchObject({ allowed: false, node: 'k9' });
+    // The consumer never read anything at 3 (it skipped it before the election): no divergence there.
+    isViolation(
+      synthetic((s) => {
+        s.poll('k9', 0, 'v0@0 v1@1 v2@2');
+        s.poll('k9', 4, 'x4@4');
+        s.unclean();
+        s.detect('k9', 5, 4);
+        s.poll('k9', 4, 'v4@4 v5@5 v6@6 v7@7 v8@8 v9@9');
+      }),
+      'v3',
+    );
+    // k9 is excused, but k8 read past v3 on the new leader without detecting anything.
+    const another = synthetic((s) => {
+      s.poll('k9', 0, 'v0@0 v1@1 v2@2 x3@3 x4@4');
+      s.poll('k8', 0, 'v0@0 v1@1 v2@2 x3@3 x4@4');
+      s.unclean();
+      s.detect('k9', 5, 4);
+      s.poll('k9', 4, 'v4@4 v5@5 v6@6 v7@7 v8@8 v9@9');
+      s.poll('k8', 5, 'v5@5 v6@6 v7@7 v8@8 v9@9');
+    });
+    isViolation(another, 'v3');
+  });
+
+  /** search-kip-320 (2 brokers, unclean elections, random crashes) with `fix.kip-320` on or off, judged by the guarantee model alone. */
+  const search = (seed: number, fix: boolean) => {
+    const { report, cluster } = runScenarioDetailed(builtinScenario('search-kip-320'), {
+      seed,
+      set: { 'fix.kip-320': fix },
+      record: true,
+      judges: { installInvariants: () => ({ names: [] }), createGuaranteeChecker },
+    });
+    expect(report.violations.filter((v) => v.invariant !== undefined)).toEqual([]);
+    return { anomalies: report.anomalies, trace: cluster.world.trace.recorded };
+  };
+
+  it('search-kip-320 seed 185 (fix on): after two unclean elections b1 answers for an epoch it never had; the record at the true divergence is permitted', () => {
+    const { anomalies, trace } = search(185, true);
+    // The run as it was when this was written: k1 read t-6 from b2 (epoch 1, uncleanly elected),
+    // validated epoch 1 with b1 (uncleanly elected again, epoch 3), was told epoch 0 ends at 247
+    // and moved there; but b2's epoch 0 had ended at 246, where b1 holds a record k1 never read.
+    const detected = trace.filter((r) => r.kind === 'consumer.truncation-detected' && r.fields?.partition === 6).map((r) => r.fields);
+    expect(detected[0]).toEqual({ topic: 't', partition: 6, position: 383, endOffset: 247, leaderEpoch: 0 });
+    expect(summary(violations(anomalies))).toEqual([]);
+    const missed = unseen(anomalies);
+    expect(missed.map((a) => [a.partition, a.detail.split(' ').slice(1, 3).join(' ')])).toEqual([['t-6', 'at t-6@246']]);
+    expect(missed[0]?.why).toMatch(
+      /^permitted: consumer k1 detected truncation at 10464 ms after the unclean election of b1 at 10065 ms \(epoch 3\): validating its position 383 \(epoch 1\) with b1 \(epoch 3\), it was told epoch 0 ends at 247 and moved there, but the log it had read diverged from the final log below that, at 246/,
+    );
+  });
+
+  it('fix.kip-320 off: search-kip-320 seed 5 and the kip-320 scenario still have unseen violations; no miss is excused by a detection', () => {
+    const { anomalies, trace } = search(5, false);
+    expect(trace.filter((r) => r.kind === 'consumer.truncation-detected')).toEqual([]);
+    const missed = unseen(anomalies);
+    expect(missed.filter((a) => !a.allowed).length).toBeGreaterThan(0);
+    for (const a of missed.filter((x) => !x.allowed)) expect(a.why).toBe('violation: consumers read past it without ever polling it');
+    expect(anomalies.filter((a) => /detected truncation/.test(a.why))).toEqual([]);
+    for (const seed of SEEDS) {
+      const zooMissed = unseen(zoo('kip-320', seed, false));
+      expect(
+        zooMissed.map((a) => [a.detail.split(' ')[0], a.allowed]),
+        `seed ${seed}`,
+      ).toEqual([
+        ['v6', false],
+        ['v7', false],
+        ['v8', false],
+      ]);
+      expect(summary(violations(zoo('kip-320', seed, true))), `seed ${seed}`).toEqual([]);
     }
   });
 });

@@ -141,6 +141,35 @@ describe('history checks', () => {
     expect(check(poll('k1', 0, 'a2@2', 10), final, 0)).toEqual([expect.objectContaining({ anomaly: 'poll-skip', offsets: [0, 1], values: ['a0', 'a1'] })]);
   });
 
+  it('poll-skip: reading both copies, or either copy, of a value written twice is no skip (each read is placed where it was read)', () => {
+    // a1 is at offsets 1 and 2 of the final log (a duplicate): reading it at 2 and then a2 at 3 is
+    // reading in order, not skipping a1's first copy (search-kip-320 seed 244's false skip).
+    const final = log('a0', 'a1', 'a1', 'a2');
+    const both = [...poll('k1', 0, 'a0@0 a1@1', 10), ...poll('k1', 2, 'a1@2 a2@3', 20)];
+    expect(check(both, final, 4)).toEqual([expect.objectContaining({ anomaly: 'duplicate', values: ['a1'], offsets: [1, 2] })]);
+    // Either copy alone: the other copy is the value it read, not a record it missed.
+    expect(names(check(poll('k1', 0, 'a0@0 a1@1 a2@3', 10), final, 4))).toEqual(['duplicate']);
+    expect(names(check(poll('k1', 0, 'a0@0 a1@2 a2@3', 10), final, 4))).toEqual(['duplicate']);
+    // A fresh start right before the first copy, first reading the second.
+    expect(names(check(poll('k1', 1, 'a1@2 a2@3', 10), final, 4))).toEqual(['duplicate', 'unseen']);
+  });
+
+  it('poll-skip: a real skip next to a duplicate is still one', () => {
+    const final = log('a0', 'a1', 'a1', 'a2', 'a3');
+    // Both copies of a1 read, then a3: a2 was skipped.
+    const h = [...poll('k1', 0, 'a0@0 a1@1', 10), ...poll('k1', 2, 'a1@2 a3@4', 20)];
+    const as = check(h, final, 5);
+    expect(as).toContainEqual(expect.objectContaining({ anomaly: 'poll-skip', offsets: [3], values: ['a2'], process: 'k1', atMs: 21 }));
+    expect(names(as)).toEqual(['duplicate', 'poll-skip', 'unseen']);
+    // One copy read, then a3: a2 still skipped (the other copy of a1 is not reported).
+    expect(check(poll('k1', 0, 'a0@0 a1@1 a3@4', 10), final, 5)).toContainEqual(
+      expect.objectContaining({ anomaly: 'poll-skip', offsets: [3], values: ['a2'] }),
+    );
+    // A duplicated value the consumer never read is skipped at both its offsets.
+    const twiceSkipped = check(poll('k1', 0, 'a0@0 a3@3', 10), log('a0', 'b', 'b', 'a3'), 4);
+    expect(twiceSkipped).toContainEqual(expect.objectContaining({ anomaly: 'poll-skip', offsets: [1, 2], values: ['b', 'b'] }));
+  });
+
   it('poll-skip: a reset that moves the position forward explains the jump', () => {
     const final = log('a0', 'a1', 'a2', 'a3');
     const h = [...poll('k1', 0, 'a0@0', 10), seek('k1', 2, 15), ...poll('k1', 2, 'a2@2 a3@3', 20), ...poll('k2', 0, 'a0@0 a1@1', 30)];
