@@ -88,9 +88,8 @@ export async function zooCommand(argv: readonly string[]): Promise<number> {
   const shrink = flags.get('no-shrink') !== true;
   const json = flags.get('json') === true;
   const c = makeChalk();
-  const say = (line: string) => {
-    if (!json) process.stderr.write(`${line}\n`);
-  };
+  // Progress goes to stderr, with --json too (the document alone is on stdout).
+  const say = (line: string) => process.stderr.write(`${line}\n`);
   if (!json)
     process.stdout.write(
       `${c.bold('ksim zoo')} · ${keys.length} keys · fix off: seeds 1.. until the first violation (at most ${maxSeeds}) · fix on: ${cleanSeeds} seeds · ${workers} workers\n`,
