@@ -48,6 +48,7 @@ describe('progress', () => {
     p.tick('valid');
     p.tick('unknown');
     p.done();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the bar is drawn with an ANSI erase-line code
     expect(chunks[1]).toMatch(/^\r\u001b\[2K\[#{12}\.{12}\] 2\/4 runs · 1 valid · 0 invalid · 1 unknown/);
     expect(chunks[2]).toBe('\r\u001b[2K');
   });
