@@ -9,13 +9,13 @@
 //   events) are identical — as they must be.
 // Figures are measured here, never asserted by tests (CI machines vary).
 
-import { availableParallelism } from 'node:os';
-import { builtinScenario } from '../scenarios/builtin/index.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildCluster } from '../scenarios/cluster.js';
 import { runDemo } from '../scenarios/kernel-demo/run.js';
-import { RunPool } from '../scenarios/pool.js';
-import { scenarioToJson } from '../scenarios/scenario.js';
-import { sweep } from '../scenarios/sweep.js';
 import { installFaults } from '../sim/faults.js';
 import { drawNemesis } from '../sim/nemesis.js';
 import { Rng } from '../sim/rng.js';
@@ -126,26 +126,27 @@ export function benchCluster(seeds: number): ScenarioBench {
   return measure('kafka-3-brokers (RF 3, 6 partitions, 100 writes/s, random nemesis)', seeds, clusterRun);
 }
 
-/** The `nemesis` built-in over seeds 1..`seeds` with 1 worker, then with `workers`. */
+/**
+ * `ksim sweep nemesis` over seeds 1..`seeds` with 1 worker, then with `workers`, each in a child
+ * process exactly as a user runs it (bin/ksim, which starts Node with --single-threaded-gc).
+ */
 export async function benchSweep(seeds: number, workers = Math.max(2, availableParallelism())): Promise<SweepBench> {
-  const s = builtinScenario('nemesis');
+  const ksim = fileURLToPath(new URL('../../bin/ksim', import.meta.url));
+  const out = mkdtempSync(join(tmpdir(), 'ksim-bench-'));
   const wallMs: Record<string, number> = {};
   const essences: string[] = [];
   for (const n of [1, workers]) {
-    const pool = new RunPool([{ json: scenarioToJson(s), source: s.source }], n);
-    try {
-      const list = Array.from({ length: seeds }, (_, i) => i + 1);
-      const r = await sweep(pool, { scenario: s, poolScenario: 0, seeds: list, set: {}, recheckRatio: 0, outDir: null });
-      wallMs[`workers=${n}`] = r.wallMs;
-      essences.push(JSON.stringify(r.results.map((x) => [x.seed, x.verdict, x.traceHash, x.events])));
-    } finally {
-      await pool.close();
-    }
+    const args = [ksim, 'sweep', 'nemesis', '--seeds', String(seeds), '--workers', String(n), '--no-shrink', '--recheck-ratio', '0', '--out', out, '--json'];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+    if (r.status !== 0 && r.status !== 1 && r.status !== 2) throw new Error(`bench: ksim sweep exited with ${r.status}: ${r.stderr.split('\n')[0]}`);
+    const doc = JSON.parse(r.stdout) as { wallMs: number; results: { seed: number; verdict: string; traceHash: string; events: number }[] };
+    wallMs[`workers=${n}`] = doc.wallMs;
+    essences.push(JSON.stringify(doc.results.map((x) => [x.seed, x.verdict, x.traceHash, x.events])));
   }
   const one = wallMs['workers=1'] as number;
   const many = wallMs[`workers=${workers}`] as number;
   return {
-    scenario: s.name,
+    scenario: 'nemesis',
     seeds,
     cores: availableParallelism(),
     wallMs,
