@@ -95,6 +95,30 @@ describe('sweep', () => {
   });
 });
 
+describe('failure files of random searches', () => {
+  it('every failure of two random-nemesis searches replays, in this thread, to the hash the workers recorded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ksim-replay-'));
+    let replayed = 0;
+    for (const [name, set] of [
+      ['search-kip-966', { 'fix.kip-966': false }],
+      ['search-kafka-7128', { 'fix.kafka-7128': false }],
+    ] as const) {
+      const s = builtinScenario(name);
+      const pool = new RunPool([{ json: scenarioToJson(s), source: name }], 2);
+      const seeds = name === 'search-kip-966' ? Array.from({ length: 12 }, (_, i) => i + 1) : [11, 22, 26, 109, 110];
+      const r = await sweep(pool, { scenario: s, poolScenario: 0, seeds, set, recheckRatio: 0, outDir: dir }).finally(() => pool.close());
+      for (const f of r.failures) {
+        const { failure, scenario } = readFailureFile(f.file as string);
+        expect(scenario.faults.length).toBe(f.faults); // the nemesis's draws, made explicit
+        const again = runScenario(scenario, { seed: failure.seed, set: failure.set });
+        expect({ seed: f.seed, hash: again.traceHash, verdict: again.verdict }).toEqual({ seed: f.seed, hash: failure.traceHash, verdict: failure.verdict });
+        replayed++;
+      }
+    }
+    expect(replayed).toBeGreaterThanOrEqual(8);
+  });
+});
+
 describe('the re-run pass', () => {
   it('reports a seed whose second run gives another trace hash as nondeterministic, naming where two recorded runs differ', async () => {
     const small = parseScenario(SMALL, 'small');
