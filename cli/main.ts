@@ -149,7 +149,7 @@ function demo(argv: readonly string[]): number {
   }
 
   const results: { r: DemoResult; wallMs: number; determinism?: ReturnType<typeof checkDeterminism> }[] = [];
-  const progress = makeProgress(seeds, json);
+  const progress = createProgress({ total: seeds, unit: 'seeds', quiet: json || seeds === 1 });
   for (let i = 0; i < seeds; i++) {
     const seed = firstSeed + i;
     const t0 = performance.now();
@@ -163,8 +163,9 @@ function demo(argv: readonly string[]): number {
       });
     }
     results.push(entry);
-    progress(i + 1, r.verdict);
+    progress.tick(r.verdict);
   }
+  progress.done();
   if (tracePath !== undefined) writeFileSync(tracePath, toJsonLines((results[0] as (typeof results)[number]).r.world.trace.recorded));
 
   const nondeterministic = results.filter((x) => x.determinism && !x.determinism.deterministic);
@@ -250,24 +251,6 @@ function positiveFlag(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || v <= 0) throw new InputError(`ksim: --${name} must be a positive integer, got ${v}`);
   return v;
-}
-
-/** Progress on stderr: a redrawn line on a terminal, a line per 10% otherwise; silent for one seed or JSON. */
-function makeProgress(total: number, quiet: boolean): (done: number, verdict: Verdict) => void {
-  if (quiet || total === 1) return () => {};
-  const tty = process.stderr.isTTY === true;
-  const counts = { valid: 0, invalid: 0, unknown: 0 };
-  let lastTenth = 0;
-  return (done, verdict) => {
-    counts[verdict]++;
-    const line = `${done}/${total} seeds · ${counts.valid} valid · ${counts.invalid} invalid · ${counts.unknown} unknown`;
-    if (tty) {
-      process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
-    } else if (Math.floor((done * 10) / total) > lastTenth || done === total) {
-      lastTenth = Math.floor((done * 10) / total);
-      process.stderr.write(`${line}\n`);
-    }
-  };
 }
 
 async function bench(argv: readonly string[]): Promise<number> {

@@ -13,6 +13,26 @@
 // - Where a bug is about the protocol, not the disk, every message is fsynced
 //   (log.flush.interval.messages 1), so that any loss is the protocol's.
 
+/** search-kip-279 and search-kip-320: two brokers, 8 partitions led 4 each, unclean election, 1 s sessions. */
+const UNCLEAN_PAIR = {
+  topics: [{ name: 't', partitions: 8, replicationFactor: 2, assignment: Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? [1, 2] : [2, 1])) }],
+  config: {
+    'min.insync.replicas': 1,
+    'unclean.leader.election.enable': true,
+    'log.flush.interval.messages': 1,
+    'broker.session.timeout.ms': 1000,
+    'broker.heartbeat.interval.ms': 250,
+  },
+};
+
+/** …their crashes every 1.5 s, 2–10 ms links, 20 s of faults and 40 s to recover. */
+const UNCLEAN_PAIR_FAULTS = {
+  nemesis: { kinds: ['crash'], meanIntervalMs: 1500, startMs: 3000 },
+  network: { link: { baseMs: 2, jitterMs: 8, tailProbability: 0.001, tailMeanMs: 50 } },
+  durationMs: 20_000,
+  liveness: { withinMs: 40_000 },
+};
+
 export const SEARCH_1: Record<string, () => Record<string, unknown>> = {
   'search-kip-101': () => ({
     name: 'search-kip-101',
@@ -78,35 +98,9 @@ export const SEARCH_1: Record<string, () => Record<string, unknown>> = {
       "leader's newest records are often not yet replicated when it crashes, every message fsynced, crashes every 1.5 s on average and 1 s " +
       'sessions (so that a broker down for its mean 2 s is fenced and the other can be elected before it returns).',
     brokers: 2,
-    topics: [
-      {
-        name: 't',
-        partitions: 8,
-        replicationFactor: 2,
-        assignment: [
-          [1, 2],
-          [2, 1],
-          [1, 2],
-          [2, 1],
-          [1, 2],
-          [2, 1],
-          [1, 2],
-          [2, 1],
-        ],
-      },
-    ],
-    config: {
-      'min.insync.replicas': 1,
-      'unclean.leader.election.enable': true,
-      'log.flush.interval.messages': 1,
-      'broker.session.timeout.ms': 1000,
-      'broker.heartbeat.interval.ms': 250,
-    },
+    ...UNCLEAN_PAIR,
     producers: [{ id: 'p1', topic: 't', acks: '1', ratePerSec: 400, config: { 'enable.idempotence': false } }],
-    nemesis: { kinds: ['crash'], meanIntervalMs: 1500, startMs: 3000 },
-    network: { link: { baseMs: 2, jitterMs: 8, tailProbability: 0.001, tailMeanMs: 50 } },
-    durationMs: 20_000,
-    liveness: { withinMs: 40_000 },
+    ...UNCLEAN_PAIR_FAULTS,
     expect: [
       {
         set: {},
@@ -134,36 +128,10 @@ export const SEARCH_1: Record<string, () => Record<string, unknown>> = {
       'idempotent acks=all producer (with idempotence off, retried values appear twice in the log) and one consumer that backs off 1–5 s after a ' +
       'failed fetch (retry.backoff.ms), so that the producer, not the consumer, reaches the new leader first.',
     brokers: 2,
-    topics: [
-      {
-        name: 't',
-        partitions: 8,
-        replicationFactor: 2,
-        assignment: [
-          [1, 2],
-          [2, 1],
-          [1, 2],
-          [2, 1],
-          [1, 2],
-          [2, 1],
-          [1, 2],
-          [2, 1],
-        ],
-      },
-    ],
-    config: {
-      'min.insync.replicas': 1,
-      'unclean.leader.election.enable': true,
-      'log.flush.interval.messages': 1,
-      'broker.session.timeout.ms': 1000,
-      'broker.heartbeat.interval.ms': 250,
-    },
+    ...UNCLEAN_PAIR,
     producers: [{ id: 'p1', topic: 't', ratePerSec: 400 }],
     consumers: [{ id: 'k1', topic: 't', config: { 'retry.backoff.ms': 1000, 'retry.backoff.max.ms': 5000 } }],
-    nemesis: { kinds: ['crash'], meanIntervalMs: 1500, startMs: 3000 },
-    network: { link: { baseMs: 2, jitterMs: 8, tailProbability: 0.001, tailMeanMs: 50 } },
-    durationMs: 20_000,
-    liveness: { withinMs: 40_000 },
+    ...UNCLEAN_PAIR_FAULTS,
     expect: [
       {
         set: {},
