@@ -53,10 +53,6 @@ export interface ZooRow {
 
 /** Why a key has no search scenario yet. */
 const NO_SEARCH: Record<string, string> = {
-  'fix.kip-903':
-    'not found by random search yet: the stale AlterPartition must reach the controller after the wiped broker re-registered, i.e. be held past ' +
-    "the session timeout, but it shares the leader's one connection with its heartbeats, so a partition or clog that long fences the leader " +
-    '(0 stale requests in 200+ runs); needs a separate AlterPartition channel, as Kafka has (scripted scenario: kip-903)',
   'fix.generation-fencing': 'consumer groups are not built yet',
 };
 

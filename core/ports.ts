@@ -17,10 +17,10 @@ export interface Node<M = unknown> {
   /** A timer set with `ctx.setTimer` fired. */
   onTimer(ctx: NodeContext<M>, tag: string, id: TimerId): void;
   /**
-   * The connection to `peer` broke (reset, partition detected, peer crashed). Messages this node
-   * sent on it that had not been delivered are lost. The next `send` to `peer` opens a new one.
+   * The connection to `peer` on `channel` broke (reset, partition detected, peer crashed). Messages
+   * this node sent on it that had not been delivered are lost. The next `send` on it opens a new one.
    */
-  onDisconnect?(ctx: NodeContext<M>, peer: string): void;
+  onDisconnect?(ctx: NodeContext<M>, peer: string, channel: string): void;
   /**
    * The operator asks the process to stop (SIGTERM): it should finish what it must (flush, write
    * its clean-shutdown marker) and then call `ctx.halt`. A node without this handler halts at once.
@@ -39,10 +39,16 @@ export interface NodeContext<M = unknown> {
   /**
    * Send a message to `to` over the (TCP-like) connection between the two nodes: FIFO, never
    * duplicated, lost only when the connection breaks. `sizeBytes` feeds the bandwidth model.
+   * A pair of nodes may hold several connections, one per channel: the channel is chosen by the
+   * message's type (protocol.ts `channelOf`), as each of a Kafka broker's clients owns its own
+   * connection, and a response travels on its request's.
    */
   send(to: string, msg: M, sizeBytes?: number): void;
-  /** Close the connection to `peer` (as a client does on a request timeout). Both ends are told. */
-  disconnect(peer: string): void;
+  /**
+   * Close the connection to `peer` on `channel` (default: the default channel), as a client does on
+   * a request timeout. Both ends are told.
+   */
+  disconnect(peer: string, channel?: string): void;
   /** Fire `onTimer(tag)` after `delayMs` of this node's local clock. */
   setTimer(delayMs: number, tag: string): TimerId;
   cancelTimer(id: TimerId): void;

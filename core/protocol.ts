@@ -353,3 +353,30 @@ export function messageSize(m: KafkaMessage): number {
   if (m.type === 'MetadataFetchResponse') n += 64 * m.records.length;
   return n;
 }
+
+// -------------------------------------------------------------------------------------------------
+// Channels: which connection a message travels on.
+//
+// A Kafka broker talks to the controller through separate clients, each with its own connection:
+// BrokerLifecycleManager (registration and heartbeats, the `heartbeat` channel), AlterPartitionManager
+// (`alter-partition`) and the KRaft metadata fetch of the raft client (`metadata`). So a stalled or
+// broken AlterPartition connection does not delay heartbeats, and the other way round (KIP-903's race
+// needs exactly that). Replica fetchers, clients and everything else use the `default` channel.
+// (Simplification: Kafka opens a connection per replica fetcher thread and per client instance; ksim
+// has one default connection per pair of nodes.)
+
+export const CHANNELS = ['default', 'heartbeat', 'alter-partition', 'metadata'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+const CHANNEL_OF_REQUEST: Partial<Record<KafkaMessage['type'], Channel>> = {
+  BrokerRegistration: 'heartbeat',
+  BrokerHeartbeat: 'heartbeat',
+  AlterPartition: 'alter-partition',
+  MetadataFetch: 'metadata',
+};
+
+/** The channel of a request type or of its response. */
+export function channelOf(type: string): Channel {
+  const request = type.endsWith('Response') ? type.slice(0, -'Response'.length) : type;
+  return CHANNEL_OF_REQUEST[request as KafkaMessage['type']] ?? 'default';
+}

@@ -1,11 +1,12 @@
 // Request/response plumbing shared by every ksim Kafka node, after Kafka's NetworkClient:
 // correlation ids; the requests in flight to each node; a request timeout that fails the request
 // and closes its connection (NetworkClient.handleTimedOutRequests); and a broken connection that
-// fails every request in flight on it. A node has one onTimer entry point, so `Timers` routes each
+// fails every request in flight on it. A request travels on its type's channel (protocol.ts
+// `channelOf`): a timeout closes that connection only, and a break fails only the requests on it. A node has one onTimer entry point, so `Timers` routes each
 // timer to the callback that set it.
 
 import type { NodeContext, TimerId } from './ports.js';
-import { type KafkaMessage, messageSize } from './protocol.js';
+import { type Channel, channelOf, type KafkaMessage, messageSize } from './protocol.js';
 
 /** Timer callbacks by id. */
 export class Timers {
@@ -45,6 +46,7 @@ export type RpcOutcome<K extends RequestType> = { ok: true; response: Resp<K> } 
 
 interface Pending {
   readonly node: string;
+  readonly channel: Channel;
   readonly responseType: string;
   readonly timer: TimerId;
   readonly callback: (o: RpcOutcome<RequestType>) => void;
@@ -64,16 +66,17 @@ export class Rpc {
   send<K extends RequestType>(node: string, body: { type: K } & ReqBody<K>, callback: (o: RpcOutcome<K>) => void, timeoutMs = this.defaultTimeoutMs): number {
     const correlationId = this.nextCorrelationId++;
     const msg = { ...body, correlationId } as unknown as KafkaMessage;
+    const channel = channelOf(body.type);
     this.ctx.send(node, msg, messageSize(msg));
     const timer = this.timers.set(timeoutMs, `timeout:${node}:${body.type}`, () => {
       const p = this.pending.get(correlationId);
       if (p === undefined) return;
       this.pending.delete(correlationId);
       // As Kafka: a timed-out request closes its connection, failing what else is in flight on it.
-      this.ctx.disconnect(node);
+      this.ctx.disconnect(node, channel);
       p.callback({ ok: false, error: 'REQUEST_TIMED_OUT' });
     });
-    this.pending.set(correlationId, { node, responseType: `${body.type}Response`, timer, callback: callback as (o: RpcOutcome<RequestType>) => void });
+    this.pending.set(correlationId, { node, channel, responseType: `${body.type}Response`, timer, callback: callback as (o: RpcOutcome<RequestType>) => void });
     return correlationId;
   }
 
@@ -94,9 +97,9 @@ export class Rpc {
     return true;
   }
 
-  /** The connection to `peer` broke: every request in flight to it fails with DISCONNECTED. */
-  onDisconnect(peer: string): void {
-    const failed = [...this.pending.entries()].filter(([, p]) => p.node === peer).sort((a, b) => a[0] - b[0]);
+  /** The connection to `peer` on `channel` broke: every request in flight on it fails with DISCONNECTED. */
+  onDisconnect(peer: string, channel: string): void {
+    const failed = [...this.pending.entries()].filter(([, p]) => p.node === peer && p.channel === channel).sort((a, b) => a[0] - b[0]);
     for (const [id, p] of failed) {
       this.pending.delete(id);
       this.timers.cancel(p.timer);

@@ -10,7 +10,7 @@ import { type ConfigOverrides, KafkaConfig } from '../core/config.js';
 import { Controller } from '../core/controller/controller.js';
 import { HISTORY_TRACE_KIND, type HistoryOp, opFromTrace } from '../core/history.js';
 import { decodeBatch } from '../core/log/batch.js';
-import { brokerName, type KafkaMessage, tpKey } from '../core/protocol.js';
+import { brokerName, channelOf, type KafkaMessage, tpKey } from '../core/protocol.js';
 import type { DiskConfig } from '../sim/disk.js';
 import type { NetworkConfig } from '../sim/network.js';
 import { World } from '../sim/world.js';
@@ -69,6 +69,7 @@ export function buildCluster(spec: ClusterSpec): Cluster {
     seed: spec.seed,
     record: spec.record ?? false,
     describeMessage: (m) => (m as KafkaMessage).type,
+    channelOf: (m) => channelOf((m as KafkaMessage).type),
     ...(spec.network ? { network: spec.network } : {}),
     ...(spec.disk ? { disk: spec.disk } : {}),
   });

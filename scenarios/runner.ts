@@ -25,7 +25,7 @@
 import type { Broker } from '../core/broker/broker.js';
 import type { ConfigValue } from '../core/config.js';
 import type { Controller } from '../core/controller/controller.js';
-import { NO_LEADER, tpKey } from '../core/protocol.js';
+import { CHANNELS, NO_LEADER, tpKey } from '../core/protocol.js';
 import { type FaultAction, installFaults } from '../sim/faults.js';
 import { drawNemesis, type NemesisPlan } from '../sim/nemesis.js';
 import type { RunStatus } from '../sim/scheduler.js';
@@ -80,7 +80,7 @@ export interface RunSettings {
   durationMs: number;
   livenessMs: number;
   /** The nemesis as drawn (kinds, mean interval, swarm mode), or null without one. */
-  nemesis: { kinds: string[]; meanIntervalMs: number; swarm: boolean; startMs: number; nodes: string[] } | null;
+  nemesis: { kinds: string[]; meanIntervalMs: number; swarm: boolean; startMs: number; nodes: string[]; peers?: string[] } | null;
 }
 
 export interface RunReport {
@@ -132,7 +132,9 @@ export function runScenarioDetailed(s: Scenario, opts: RunOptions): DetailedRun 
   const checker = j.createGuaranteeChecker(c);
   const observer = observe(c, s);
 
-  // The fault phase: explicit faults and the nemesis.
+  // The fault phase: explicit faults and the nemesis. A broker's connections to the controller have
+  // channels (heartbeat, AlterPartition, metadata) the nemesis may clog or reset one at a time.
+  const controllerChannels = CHANNELS.filter((ch) => ch !== 'default');
   let plan: NemesisPlan | undefined;
   let nemesisSettings: RunSettings['nemesis'] = null;
   const faults: FaultAction[] = [...s.faults];
@@ -145,9 +147,20 @@ export function runScenarioDetailed(s: Scenario, opts: RunOptions): DetailedRun 
       startMs,
       endMs: s.durationMs,
       nodes,
+      ...(s.nemesis.peers ? { peers: s.nemesis.peers } : {}),
+      ...(s.nemesis.meanDurationMs ? { meanDurationMs: s.nemesis.meanDurationMs } : {}),
+      channels: (from, to) =>
+        (c.brokers.includes(from) && to === CONTROLLER_NODE) || (from === CONTROLLER_NODE && c.brokers.includes(to)) ? controllerChannels : [],
     });
     faults.push(...plan.faults);
-    nemesisSettings = { kinds: plan.kinds, meanIntervalMs: plan.meanIntervalMs, swarm: plan.swarm, startMs, nodes: [...nodes] };
+    nemesisSettings = {
+      kinds: plan.kinds,
+      meanIntervalMs: plan.meanIntervalMs,
+      swarm: plan.swarm,
+      startMs,
+      nodes: [...nodes],
+      ...(s.nemesis.peers ? { peers: [...s.nemesis.peers] } : {}),
+    };
   }
   // An `on` fault fires only if its trigger and its time fall within the fault phase.
   const installed = installFaults(world, faults, { untilMs: s.durationMs });

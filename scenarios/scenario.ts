@@ -27,6 +27,7 @@
 // verdict per setting that `ksim check` and the tests assert.
 
 import { ConfigError, type ConfigOverrides, type ConfigValue, checkValue } from '../core/config.js';
+import { CHANNELS } from '../core/protocol.js';
 import type { DiskConfig } from '../sim/disk.js';
 import { type FaultAction, parseFaults } from '../sim/faults.js';
 import { describeType, expectArray, expectInteger, expectKeys, expectNumber, expectObject, expectString, InputError } from '../sim/input.js';
@@ -67,6 +68,10 @@ export interface ScenarioNemesis {
   startMs?: number;
   /** Nodes the nemesis acts on (default: the brokers). */
   nodes?: string[];
+  /** Nodes whose links from `nodes` a clog or reset may also hit; they are never crashed, paused or partitioned themselves. */
+  peers?: string[];
+  /** Mean duration per fault kind (sim/nemesis.ts NemesisOptions.meanDurationMs), e.g. `{ "clog": 3000 }`. */
+  meanDurationMs?: Partial<Record<NemesisKind, number>>;
 }
 
 /** What a built-in scenario promises under one setting (checked by `ksim check` and test/scenario). */
@@ -259,7 +264,7 @@ function parse(json: unknown, source: string): Scenario {
   const nodes = [...brokerNames, 'c1', ...clientIds];
 
   // Faults and the nemesis
-  const faults = o.faults === undefined ? [] : parseFaults(o.faults, nodes, 'faults');
+  const faults = o.faults === undefined ? [] : parseFaults(o.faults, nodes, 'faults', CHANNELS);
   faults.forEach((f, i) => {
     if (f.atMs !== undefined && f.atMs > durationMs)
       throw new InputError(`faults[${i}].atMs: ${f.atMs} is after durationMs ${durationMs} (faults belong to the fault phase)`);
@@ -267,7 +272,7 @@ function parse(json: unknown, source: string): Scenario {
   let nemesis: ScenarioNemesis | undefined;
   if (o.nemesis !== undefined) {
     const n = expectObject(o.nemesis, 'nemesis');
-    expectKeys(n, ['kinds', 'meanIntervalMs', 'startMs', 'nodes'], 'nemesis');
+    expectKeys(n, ['kinds', 'meanIntervalMs', 'startMs', 'nodes', 'peers', 'meanDurationMs'], 'nemesis');
     nemesis = {};
     if (n.kinds !== undefined) {
       const kinds = expectArray(n.kinds, 'nemesis.kinds').map((k, i) => expectString(k, `nemesis.kinds[${i}]`));
@@ -280,13 +285,27 @@ function parse(json: unknown, source: string): Scenario {
       if (!(s >= 0 && s < durationMs)) throw new InputError(`nemesis.startMs: must be in [0, durationMs ${durationMs}), got ${s}`);
       nemesis.startMs = s;
     }
-    if (n.nodes !== undefined) {
-      nemesis.nodes = expectArray(n.nodes, 'nemesis.nodes').map((x, i) => {
-        const node = expectString(x, `nemesis.nodes[${i}]`);
-        if (!nodes.includes(node)) throw new InputError(`nemesis.nodes[${i}]: unknown node "${node}" (nodes: ${nodes.join(', ')})`);
+    const nodeList = (key: 'nodes' | 'peers') =>
+      expectArray(n[key], `nemesis.${key}`).map((x, i) => {
+        const node = expectString(x, `nemesis.${key}[${i}]`);
+        if (!nodes.includes(node)) throw new InputError(`nemesis.${key}[${i}]: unknown node "${node}" (nodes: ${nodes.join(', ')})`);
         return node;
       });
+    if (n.nodes !== undefined) {
+      nemesis.nodes = nodeList('nodes');
       if (nemesis.nodes.length === 0) throw new InputError('nemesis.nodes: give at least one node');
+    }
+    if (n.meanDurationMs !== undefined) {
+      const d = expectObject(n.meanDurationMs, 'nemesis.meanDurationMs');
+      validateNemesisKinds(Object.keys(d), 'nemesis.meanDurationMs');
+      nemesis.meanDurationMs = Object.fromEntries(
+        Object.entries(d).map(([k, v]) => [k, positive(v, `nemesis.meanDurationMs.${k}`, MAX_DURATION_MS)]),
+      ) as Partial<Record<NemesisKind, number>>;
+    }
+    if (n.peers !== undefined) {
+      nemesis.peers = nodeList('peers');
+      const both = nemesis.peers.find((x) => (nemesis?.nodes ?? brokerNames).includes(x));
+      if (both !== undefined) throw new InputError(`nemesis.peers: "${both}" is already one of the nemesis's nodes`);
     }
   }
 
@@ -426,22 +445,36 @@ function parseDisk(v: unknown, path: string): Partial<DiskConfig> {
 
 function parseNetwork(v: unknown, path: string): Partial<NetworkConfig> {
   const n = expectObject(v, path);
-  expectKeys(n, ['link'], path);
+  expectKeys(n, ['link', 'channels'], path);
   const out: Partial<NetworkConfig> = {};
+  const LIMITS = { baseMs: 60_000, jitterMs: 60_000, tailProbability: 1, tailMeanMs: 600_000 };
+  const num = (l: Record<string, unknown>, p: string, k: keyof typeof LIMITS) => {
+    const x = expectNumber(l[k], `${p}.${k}`);
+    if (!(x >= 0 && x <= LIMITS[k])) throw new InputError(`${p}.${k}: must be in [0, ${LIMITS[k]}], got ${x}`);
+    return x;
+  };
   if (n.link !== undefined) {
-    const l = expectObject(n.link, `${path}.link`);
-    expectKeys(l, ['baseMs', 'jitterMs', 'tailProbability', 'tailMeanMs'], `${path}.link`);
-    const num = (k: string, max: number) => {
-      const x = expectNumber(l[k], `${path}.link.${k}`);
-      if (!(x >= 0 && x <= max)) throw new InputError(`${path}.link.${k}: must be in [0, ${max}], got ${x}`);
-      return x;
-    };
+    const p = `${path}.link`;
+    const l = expectObject(n.link, p);
+    expectKeys(l, Object.keys(LIMITS), p);
     out.link = {
-      baseMs: num('baseMs', 60_000),
-      jitterMs: num('jitterMs', 60_000),
-      tailProbability: num('tailProbability', 1),
-      tailMeanMs: num('tailMeanMs', 600_000),
+      baseMs: num(l, p, 'baseMs'),
+      jitterMs: num(l, p, 'jitterMs'),
+      tailProbability: num(l, p, 'tailProbability'),
+      tailMeanMs: num(l, p, 'tailMeanMs'),
     };
+  }
+  if (n.channels !== undefined) {
+    // Per channel, any of the link's latency keys; the rest are the link's.
+    const channels = expectObject(n.channels, `${path}.channels`);
+    out.channels = {};
+    for (const [name, v] of Object.entries(channels)) {
+      const p = `${path}.channels.${name}`;
+      if (!(CHANNELS as readonly string[]).includes(name)) throw new InputError(`${p}: unknown channel "${name}" (channels: ${CHANNELS.join(', ')})`);
+      const l = expectObject(v, p);
+      expectKeys(l, Object.keys(LIMITS), p);
+      out.channels[name] = Object.fromEntries(Object.keys(l).map((k) => [k, num(l, p, k as keyof typeof LIMITS)]));
+    }
   }
   return out;
 }

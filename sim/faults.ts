@@ -13,6 +13,7 @@
 
 import type { DiskFault } from './disk.js';
 import { expectArray, expectInteger, expectKeys, expectNumber, expectObject, expectString, InputError } from './input.js';
+import { DEFAULT_CHANNEL } from './network.js';
 import type { TraceRecord } from './trace.js';
 import type { World } from './world.js';
 
@@ -33,8 +34,8 @@ export type FaultBody =
   | { fault: 'restart'; node: string }
   | { fault: 'pause'; node: string; durationMs: number }
   | { fault: 'wipe'; node: string }
-  | { fault: 'clog'; from: string; to: string; durationMs: number }
-  | { fault: 'reset'; from: string; to: string }
+  | { fault: 'clog'; from: string; to: string; durationMs: number; channel?: string }
+  | { fault: 'reset'; from: string; to: string; channel?: string }
   | { fault: 'clock-step'; node: string; deltaMs: number }
   | { fault: 'clock-drift'; node: string; ppm: number }
   | ({ fault: 'disk'; node: string } & DiskFault);
@@ -59,12 +60,15 @@ export const FAULT_KINDS = [
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-/** Check a JSON value is a fault schedule over these nodes; throws InputError naming the path. */
-export function parseFaults(value: unknown, nodes: readonly string[], path = 'faults'): FaultAction[] {
-  return expectArray(value, path).map((v, i) => parseFault(v, nodes, `${path}[${i}]`));
+/**
+ * Check a JSON value is a fault schedule over these nodes; throws InputError naming the path.
+ * `channels`: the channel names a clog or reset may name (the world's `channelOf` values).
+ */
+export function parseFaults(value: unknown, nodes: readonly string[], path = 'faults', channels: readonly string[] = [DEFAULT_CHANNEL]): FaultAction[] {
+  return expectArray(value, path).map((v, i) => parseFault(v, nodes, `${path}[${i}]`, channels));
 }
 
-export function parseFault(value: unknown, nodes: readonly string[], path: string): FaultAction {
+export function parseFault(value: unknown, nodes: readonly string[], path: string, channels: readonly string[] = [DEFAULT_CHANNEL]): FaultAction {
   const o = expectObject(value, path);
   const kind = expectString(o.fault, `${path}.fault`);
   const node = (key: string) => {
@@ -82,6 +86,12 @@ export function parseFault(value: unknown, nodes: readonly string[], path: strin
     const d = expectNumber(o.durationMs, `${path}.durationMs`);
     if (!(d > 0)) throw new InputError(`${path}.durationMs: must be positive, got ${d}`);
     return d;
+  };
+  const channel = (): { channel?: string } => {
+    if (o.channel === undefined) return {};
+    const c = expectString(o.channel, `${path}.channel`);
+    if (!channels.includes(c)) throw new InputError(`${path}.channel: unknown channel "${c}" (channels: ${channels.join(', ')})`);
+    return { channel: c };
   };
   const timingKeys = ['atMs', 'on', 'delayMs', 'fault'];
   let body: FaultBody;
@@ -134,12 +144,12 @@ export function parseFault(value: unknown, nodes: readonly string[], path: strin
       body = { fault: 'pause', node: node('node'), durationMs: duration() };
       break;
     case 'clog':
-      expectKeys(o, [...timingKeys, 'from', 'to', 'durationMs'], path);
-      body = { fault: 'clog', from: node('from'), to: node('to'), durationMs: duration() };
+      expectKeys(o, [...timingKeys, 'from', 'to', 'durationMs', 'channel'], path);
+      body = { fault: 'clog', from: node('from'), to: node('to'), durationMs: duration(), ...channel() };
       break;
     case 'reset':
-      expectKeys(o, [...timingKeys, 'from', 'to'], path);
-      body = { fault: 'reset', from: node('from'), to: node('to') };
+      expectKeys(o, [...timingKeys, 'from', 'to', 'channel'], path);
+      body = { fault: 'reset', from: node('from'), to: node('to'), ...channel() };
       break;
     case 'clock-step':
       expectKeys(o, [...timingKeys, 'node', 'deltaMs'], path);
@@ -280,9 +290,9 @@ export function describeFault(f: FaultBody): string {
     case 'pause':
       return `pause ${f.node} for ${f.durationMs}ms`;
     case 'clog':
-      return `clog ${f.from}->${f.to} for ${f.durationMs}ms`;
+      return `clog ${f.from}->${f.to}${f.channel === undefined ? '' : ` (${f.channel})`} for ${f.durationMs}ms`;
     case 'reset':
-      return `reset ${f.from}<->${f.to}`;
+      return `reset ${f.from}<->${f.to}${f.channel === undefined ? '' : ` (${f.channel})`}`;
     case 'clock-step':
       return `clock-step ${f.node} by ${f.deltaMs}ms`;
     case 'clock-drift':
@@ -317,10 +327,10 @@ export function applyFault(world: World, f: FaultBody): void {
       world.pause(f.node, f.durationMs);
       break;
     case 'clog':
-      world.network.clog(f.from, f.to, f.durationMs);
+      world.network.clog(f.from, f.to, f.durationMs, f.channel);
       break;
     case 'reset':
-      world.network.reset(f.from, f.to, undefined);
+      world.network.reset(f.from, f.to, undefined, f.channel);
       break;
     case 'clock-step':
       world.clockStep(f.node, f.deltaMs);

@@ -28,8 +28,22 @@ export interface NemesisOptions {
   endMs: number;
   /** Nodes the nemesis may act on. */
   nodes: readonly string[];
+  /** Further nodes a clog or reset from one of `nodes` may target (their links only). */
+  peers?: readonly string[];
+  /**
+   * Mean duration of each kind's faults (until the repair: heal, restart, clock set right; or the
+   * fault's own duration), overriding the defaults: partition 3 s, clog 1 s, crash and wipe 2 s,
+   * pause 1.5 s, clock drift 5 s, disk 0.5–2 s by sub-kind.
+   */
+  meanDurationMs?: Partial<Record<NemesisKind, number>>;
   /** Cap on the number of fault arrivals (a limit on everything). */
   maxFaults?: number;
+  /**
+   * The channels besides the default one that connect `from` to `to` (a broker's heartbeat,
+   * AlterPartition and metadata connections to the controller). A clog or reset between such a pair
+   * hits the whole link half the time and one channel the other half.
+   */
+  channels?: (from: string, to: string) => readonly string[];
 }
 
 export interface NemesisPlan {
@@ -65,29 +79,37 @@ export function drawNemesis(rng: Rng, o: NemesisOptions): NemesisPlan {
   for (let n = 0; n < maxFaults; n++) {
     t = Math.round(t + rng.exp(meanIntervalMs));
     if (t >= o.endMs) break;
-    faults.push(...drawOne(rng, rng.pick(kinds), t, o.endMs, o.nodes));
+    faults.push(...drawOne(rng, rng.pick(kinds), t, o));
   }
   faults.sort((a, b) => (a.atMs as number) - (b.atMs as number));
   return { kinds, meanIntervalMs, swarm, faults };
 }
 
 /** One fault of `kind` at `t`, and its repair before `end`. */
-function drawOne(rng: Rng, kind: NemesisKind, t: number, end: number, nodes: readonly string[]): FaultAction[] {
+function drawOne(rng: Rng, kind: NemesisKind, t: number, o: NemesisOptions): FaultAction[] {
+  const { nodes, endMs: end } = o;
+  const linked = [...nodes, ...(o.peers ?? [])];
   const node = rng.pick(nodes);
   // How long a fault lasts: mostly short, sometimes long; never past the end of the phase.
-  const lasting = (meanMs: number) => Math.max(1, Math.min(Math.round(rng.exp(meanMs)), end - t - 1));
+  const lasting = (meanMs: number) => Math.max(1, Math.min(Math.round(rng.exp(o.meanDurationMs?.[kind] ?? meanMs)), end - t - 1));
+  // The whole link, or (half the time, where the pair has channels) one channel of it.
+  const channel = (from: string, to: string): { channel?: string } => {
+    const channels = o.channels?.(from, to) ?? [];
+    if (channels.length === 0 || rng.chance(0.5)) return {};
+    return { channel: rng.pick(channels) };
+  };
   switch (kind) {
     case 'partition': {
       const heal: FaultAction = { atMs: t + lasting(3000), fault: 'heal' };
       return [{ atMs: t, ...drawPartition(rng, nodes) }, heal];
     }
     case 'clog': {
-      const to = rng.pick(nodes.filter((x) => x !== node));
-      return to === undefined ? [] : [{ atMs: t, fault: 'clog', from: node, to, durationMs: lasting(1000) }];
+      const to = rng.pick(linked.filter((x) => x !== node));
+      return to === undefined ? [] : [{ atMs: t, fault: 'clog', from: node, to, ...channel(node, to), durationMs: lasting(1000) }];
     }
     case 'reset': {
-      const to = rng.pick(nodes.filter((x) => x !== node));
-      return to === undefined ? [] : [{ atMs: t, fault: 'reset', from: node, to }];
+      const to = rng.pick(linked.filter((x) => x !== node));
+      return to === undefined ? [] : [{ atMs: t, fault: 'reset', from: node, to, ...channel(node, to) }];
     }
     case 'crash':
       return [

@@ -1,8 +1,12 @@
 // The simulated network: TCP-like connections between named nodes.
 //
 // Fault model (what a Kafka process sees of a real network):
-// - One connection per pair of nodes, FIFO in each direction. Inside a connection nothing is
-//   duplicated or reordered; Kafka-level duplicates come from client retries, not the network.
+// - A connection per pair of nodes and channel, FIFO in each direction. Inside a connection nothing
+//   is duplicated or reordered; Kafka-level duplicates come from client retries, not the network.
+//   A channel is one of a node's clients: Kafka's broker talks to the controller over separate
+//   connections for heartbeats, AlterPartition and metadata fetches (the world maps each message to
+//   its channel); everything else uses the `default` channel. Channels of one pair share the link:
+//   its latency stream, its bandwidth, its partitions — but not their FIFO order or their breaks.
 // - Latency per message = base + uniform jitter + (rarely) an exponential long tail, per directed
 //   link. With a bandwidth set, a message also waits for the link and for its own transmission.
 // - A message is lost only when its connection breaks: a reset, a partition that outlasts TCP's
@@ -20,7 +24,8 @@
 //   heals in time. If the head message has been held for `retransmitGiveUpMs`, the sender's TCP
 //   gives up: the connection breaks, the sender is told at once and the peer after
 //   `partitionDetectMs`. An idle connection across a partition survives it.
-// - A clog holds a directed link: it delivers nothing for a while, then everything, in order.
+// - A clog holds a directed link (every channel), or one channel of it: it delivers nothing for a
+//   while, then everything, in order.
 
 import type { Rng } from './rng.js';
 import type { Scheduler } from './scheduler.js';
@@ -42,6 +47,12 @@ export interface NetworkConfig {
   link: LinkConfig;
   /** Overrides per directed link, keyed `from->to`. */
   links?: Record<string, Partial<LinkConfig>>;
+  /**
+   * Latency overrides per channel, on every link (e.g. a controller slow to take AlterPartition
+   * requests off its queue, modelled as a slow `alter-partition` channel). The link's own random
+   * stream draws them.
+   */
+  channels?: Record<string, Partial<Omit<LinkConfig, 'bandwidthBytesPerMs'>>>;
   /** How long an end takes to notice a reset or refused connection: [min, max] ms. */
   resetDetectMs: [number, number];
   /**
@@ -70,7 +81,7 @@ export interface NetworkHost {
   stream(name: string): Rng;
   isUp(node: string): boolean;
   deliver(msg: InFlight): void;
-  notifyDisconnect(node: string, peer: string, cause: string): void;
+  notifyDisconnect(node: string, peer: string, channel: string, cause: string): void;
   trace(node: string, kind: string, cause: string | undefined, fields: Record<string, string | number | boolean | undefined>): void;
   describe(msg: unknown): string;
 }
@@ -79,29 +90,47 @@ export interface InFlight {
   readonly id: string;
   readonly from: string;
   readonly to: string;
+  readonly channel: string;
   readonly msg: unknown;
   readonly sizeBytes: number;
   readonly sentMs: number;
   readonly arriveMs: number;
 }
 
+/** The default channel: every message the world does not assign to another. */
+export const DEFAULT_CHANNEL = 'default';
+
+/** A directed link between two nodes, shared by the connections of every channel between them. */
+interface Link {
+  readonly key: string;
+  readonly config: LinkConfig;
+  /** Latency draws (the stream of the link, whichever channel a message takes). */
+  readonly rng: Rng;
+  busyUntilMs: number;
+  /** A clog of the whole link (every channel). */
+  clogUntilMs: number;
+  /** The directions of the link's connections, one per channel, in creation order. */
+  readonly dirs: Direction[];
+}
+
 interface Direction {
   readonly from: string;
   readonly to: string;
+  readonly channel: string;
   queue: InFlight[];
   head: number;
   lastArriveMs: number;
-  busyUntilMs: number;
+  /** A clog of this channel only. */
   clogUntilMs: number;
   /** While the head message is held by a partition: when the sender's TCP gives up. */
   giveUpAtMs: number | undefined;
-  readonly rng: Rng;
-  readonly link: LinkConfig;
+  readonly link: Link;
 }
 
 interface Connection {
   readonly a: string;
   readonly b: string;
+  readonly channel: string;
   readonly ab: Direction;
   readonly ba: Direction;
   /**
@@ -118,8 +147,10 @@ export type LostReason = 'connection-broken' | 'partition' | 'receiver-down' | '
 
 export class Network {
   private readonly conns = new Map<string, Connection>();
+  private readonly links = new Map<string, Link>();
   private blocked = new Set<string>();
   private readonly clogged = new Set<Direction>();
+  private readonly cloggedLinks = new Set<Link>();
   /** Directions whose head message is held by a partition. */
   private readonly held = new Set<Direction>();
   private msgCounter = 0;
@@ -139,45 +170,53 @@ export class Network {
     return this.blocked.has(`${from}->${to}`);
   }
 
-  send(from: string, to: string, msg: unknown, sizeBytes: number | undefined, cause: string | undefined): void {
+  send(from: string, to: string, msg: unknown, sizeBytes: number | undefined, cause: string | undefined, channel = DEFAULT_CHANNEL): void {
     if (from === to) throw new Error(`${from} cannot send a message to itself`);
-    const conn = this.connection(from, to);
+    const conn = this.connection(from, to, channel);
     const dir = conn.a === from ? conn.ab : conn.ba;
     const id = `m${this.msgCounter++}`;
     const size = sizeBytes ?? this.config.defaultMessageBytes;
     this.stats.sent++;
     const type = this.host.describe(msg);
+    const ch = channel === DEFAULT_CHANNEL ? undefined : channel;
     if (conn.deadFor.has(from)) {
       this.stats.lost++;
-      this.host.trace(from, 'net.lost', cause, { msg: id, to, type, reason: 'connection-broken' });
+      this.host.trace(from, 'net.lost', cause, { msg: id, to, type, channel: ch, reason: 'connection-broken' });
       return;
     }
     const now = this.host.scheduler.now;
+    const link = dir.link;
     let departMs = now;
-    const bw = dir.link.bandwidthBytesPerMs;
+    const bw = link.config.bandwidthBytesPerMs;
     if (bw !== undefined && bw > 0) {
-      departMs = Math.max(now, dir.busyUntilMs) + size / bw;
-      dir.busyUntilMs = departMs;
+      departMs = Math.max(now, link.busyUntilMs) + size / bw;
+      link.busyUntilMs = departMs;
     }
-    let latency = dir.link.baseMs + dir.rng.next() * dir.link.jitterMs;
-    if (dir.link.tailProbability > 0 && dir.rng.chance(dir.link.tailProbability)) latency += dir.rng.exp(dir.link.tailMeanMs);
-    // Round to microseconds so traces stay readable; keep FIFO within the direction.
+    const override = this.config.channels?.[channel];
+    const lat = override === undefined ? link.config : { ...link.config, ...override };
+    let latency = lat.baseMs + link.rng.next() * lat.jitterMs;
+    if (lat.tailProbability > 0 && link.rng.chance(lat.tailProbability)) latency += link.rng.exp(lat.tailMeanMs);
+    // Round to microseconds so traces stay readable; keep FIFO within the connection.
     const arriveMs = Math.max(roundUs(departMs + latency), dir.lastArriveMs);
     dir.lastArriveMs = arriveMs;
-    const inflight: InFlight = { id, from, to, msg, sizeBytes: size, sentMs: now, arriveMs };
+    const inflight: InFlight = { id, from, to, channel, msg, sizeBytes: size, sentMs: now, arriveMs };
     dir.queue.push(inflight);
-    this.host.trace(from, 'net.send', cause, { msg: id, to, type, arriveMs });
+    this.host.trace(from, 'net.send', cause, { msg: id, to, type, channel: ch, arriveMs });
     this.host.scheduler.at(arriveMs, () => this.pump(dir));
   }
 
-  /** Break the connection between `a` and `b`, as a TCP reset: in-flight messages are lost. */
-  reset(a: string, b: string, cause: string | undefined): void {
-    this.breakConnection(this.connection(a, b), this.config.resetDetectMs, cause, 'reset');
+  /**
+   * Break the connection between `a` and `b` on `channel`, as a TCP reset: in-flight messages are
+   * lost. Without a channel, every connection between the two breaks.
+   */
+  reset(a: string, b: string, cause: string | undefined, channel?: string): void {
+    const conns = channel === undefined ? this.connectionsBetween(a, b) : [this.connection(a, b, channel)];
+    for (const conn of conns) this.breakConnection(conn, this.config.resetDetectMs, cause, 'reset');
   }
 
-  /** `node` closes its connection to `peer` (e.g. on a request timeout). */
-  close(node: string, peer: string, cause: string | undefined): void {
-    const conn = this.conns.get(key(node, peer));
+  /** `node` closes its connection to `peer` on `channel` (e.g. on a request timeout). */
+  close(node: string, peer: string, cause: string | undefined, channel = DEFAULT_CHANNEL): void {
+    const conn = this.conns.get(key(node, peer, channel));
     if (conn === undefined) return;
     this.breakConnection(conn, this.config.resetDetectMs, cause, 'closed', node);
   }
@@ -200,6 +239,11 @@ export class Network {
     this.blocked.clear();
     const dirs = [...this.clogged];
     this.clogged.clear();
+    for (const link of this.cloggedLinks) {
+      link.clogUntilMs = 0;
+      dirs.push(...link.dirs);
+    }
+    this.cloggedLinks.clear();
     for (const dir of dirs) {
       dir.clogUntilMs = 0;
       this.host.scheduler.at(this.host.scheduler.now, () => this.pump(dir));
@@ -212,11 +256,24 @@ export class Network {
     for (const dir of [...this.held]) this.host.scheduler.at(this.host.scheduler.now, () => this.pump(dir));
   }
 
-  /** Hold messages from `from` to `to` for `durationMs`, then deliver them in order. */
-  clog(from: string, to: string, durationMs: number): void {
-    const conn = this.connection(from, to);
-    const dir = conn.a === from ? conn.ab : conn.ba;
+  /**
+   * Hold messages from `from` to `to` for `durationMs`, then deliver them in order: on every
+   * channel, or on `channel` only.
+   */
+  clog(from: string, to: string, durationMs: number, channel?: string): void {
     const until = this.host.scheduler.now + durationMs;
+    if (channel === undefined) {
+      const link = this.link(from, to);
+      if (until > link.clogUntilMs) link.clogUntilMs = until;
+      this.cloggedLinks.add(link);
+      // Pump every channel of the link at the clog's end, including channels opened meanwhile.
+      this.host.scheduler.at(link.clogUntilMs, () => {
+        for (const dir of [...link.dirs]) this.pump(dir);
+      });
+      return;
+    }
+    const conn = this.connection(from, to, channel);
+    const dir = conn.a === from ? conn.ab : conn.ba;
     if (until > dir.clogUntilMs) dir.clogUntilMs = until;
     this.clogged.add(dir);
     this.host.scheduler.at(dir.clogUntilMs, () => this.pump(dir));
@@ -237,12 +294,17 @@ export class Network {
     if (dir.head >= dir.queue.length) return;
     const m = dir.queue[dir.head] as InFlight;
     if (m.arriveMs > now) return;
-    if (dir.clogUntilMs > now) return; // a pump is scheduled for the clog's end
+    // A pump is scheduled for the clog's end.
+    if (dir.clogUntilMs > now || dir.link.clogUntilMs > now) return;
     if (dir.clogUntilMs !== 0) {
       dir.clogUntilMs = 0;
       this.clogged.delete(dir);
     }
-    const conn = this.connection(m.from, m.to);
+    if (dir.link.clogUntilMs !== 0) {
+      dir.link.clogUntilMs = 0;
+      this.cloggedLinks.delete(dir.link);
+    }
+    const conn = this.connection(m.from, m.to, m.channel);
     if (this.blocked.has(`${m.from}->${m.to}`)) {
       // The stream stalls while the sender retransmits; the connection breaks if it lasts too long.
       if (dir.giveUpAtMs === undefined) {
@@ -270,7 +332,7 @@ export class Network {
     // reconnected: the end learns of the break now, and its replies travel on the new connection.
     if (conn.deadFor.has(m.to)) {
       conn.deadFor.delete(m.to);
-      this.host.notifyDisconnect(m.to, m.from, `break${conn.breaks}:${conn.a}-${conn.b}`);
+      this.host.notifyDisconnect(m.to, m.from, conn.channel, breakCause(conn, conn.breaks));
     }
     this.compact(dir);
     this.stats.delivered++;
@@ -289,7 +351,7 @@ export class Network {
       dir.giveUpAtMs = undefined;
       this.held.delete(dir);
     }
-    this.host.trace('world', 'net.break', cause, { a: conn.a, b: conn.b, why });
+    this.host.trace('world', 'net.break', cause, { a: conn.a, b: conn.b, channel: conn.channel === DEFAULT_CHANNEL ? undefined : conn.channel, why });
     const breakNo = conn.breaks;
     for (const [end, peer] of [
       [conn.a, conn.b],
@@ -308,7 +370,7 @@ export class Network {
       this.host.scheduler.after(delay, () => {
         if (conn.deadFor.get(end) !== breakNo) return; // the end crashed meanwhile
         conn.deadFor.delete(end);
-        if (this.host.isUp(end)) this.host.notifyDisconnect(end, peer, `break${breakNo}:${conn.a}-${conn.b}`);
+        if (this.host.isUp(end)) this.host.notifyDisconnect(end, peer, conn.channel, breakCause(conn, breakNo));
       });
     }
   }
@@ -329,37 +391,65 @@ export class Network {
     return [...this.conns.keys()].sort().map((k) => this.conns.get(k) as Connection);
   }
 
-  private connection(x: string, y: string): Connection {
-    const k = key(x, y);
+  /** The connections between `x` and `y`: the default channel's and every other opened so far, in a fixed order. */
+  private connectionsBetween(x: string, y: string): Connection[] {
+    const base = key(x, y, DEFAULT_CHANNEL);
+    this.connection(x, y, DEFAULT_CHANNEL);
+    return [...this.conns.keys()]
+      .filter((k) => k === base || k.startsWith(`${base}#`))
+      .sort()
+      .map((k) => this.conns.get(k) as Connection);
+  }
+
+  private connection(x: string, y: string, channel: string): Connection {
+    const k = key(x, y, channel);
     let c = this.conns.get(k);
     if (c === undefined) {
       const [a, b] = x < y ? [x, y] : [y, x];
-      c = { a, b, ab: this.direction(a, b), ba: this.direction(b, a), deadFor: new Map(), breaks: 0, rng: this.host.stream(`net/conn/${a}|${b}`) };
+      c = {
+        a,
+        b,
+        channel,
+        ab: this.direction(a, b, channel),
+        ba: this.direction(b, a, channel),
+        deadFor: new Map(),
+        breaks: 0,
+        rng: this.host.stream(`net/conn/${k}`),
+      };
       this.conns.set(k, c);
     }
     return c;
   }
 
-  private direction(from: string, to: string): Direction {
-    const override = this.config.links?.[`${from}->${to}`];
-    const link = override === undefined ? this.config.link : { ...this.config.link, ...override };
-    return {
-      from,
-      to,
-      queue: [],
-      head: 0,
-      lastArriveMs: 0,
-      busyUntilMs: 0,
-      clogUntilMs: 0,
-      giveUpAtMs: undefined,
-      rng: this.host.stream(`net/${from}->${to}`),
-      link,
-    };
+  private link(from: string, to: string): Link {
+    const k = `${from}->${to}`;
+    let link = this.links.get(k);
+    if (link === undefined) {
+      const override = this.config.links?.[k];
+      const config = override === undefined ? this.config.link : { ...this.config.link, ...override };
+      link = { key: k, config, rng: this.host.stream(`net/${k}`), busyUntilMs: 0, clogUntilMs: 0, dirs: [] };
+      this.links.set(k, link);
+    }
+    return link;
+  }
+
+  private direction(from: string, to: string, channel: string): Direction {
+    const link = this.link(from, to);
+    const dir: Direction = { from, to, channel, queue: [], head: 0, lastArriveMs: 0, clogUntilMs: 0, giveUpAtMs: undefined, link };
+    link.dirs.push(dir);
+    return dir;
   }
 }
 
-function key(x: string, y: string): string {
-  return x < y ? `${x}|${y}` : `${y}|${x}`;
+/** A connection's map key (and the name of its random stream): the default channel keeps the bare pair. */
+function key(x: string, y: string, channel: string): string {
+  const pair = x < y ? `${x}|${y}` : `${y}|${x}`;
+  return channel === DEFAULT_CHANNEL ? pair : `${pair}#${channel}`;
+}
+
+function breakCause(conn: Connection, breakNo: number): string {
+  const ch = conn.channel === DEFAULT_CHANNEL ? '' : `#${conn.channel}`;
+  return `break${breakNo}:${conn.a}-${conn.b}${ch}`;
 }
 
 function roundUs(ms: number): number {

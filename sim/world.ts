@@ -14,7 +14,7 @@
 import type { DiskCallback, DiskPort, DiskResult, Node, NodeContext, StartReason, TimerId, TraceFields } from '../core/ports.js';
 import { NodeClock } from './clock.js';
 import { DEFAULT_DISK, type DiskConfig, type DiskFault, type DiskOpKind, SimDisk } from './disk.js';
-import { DEFAULT_NETWORK, type InFlight, Network, type NetworkConfig } from './network.js';
+import { DEFAULT_CHANNEL, DEFAULT_NETWORK, type InFlight, Network, type NetworkConfig } from './network.js';
 import { RandomStreams, type Rng } from './rng.js';
 import { type RunLimits, type RunStatus, Scheduler } from './scheduler.js';
 import { Trace, type TraceRecord } from './trace.js';
@@ -27,6 +27,12 @@ export interface WorldOptions {
   record?: boolean;
   /** A short label for a message in the trace (default: its `type` field, if any). */
   describeMessage?: (msg: unknown) => string;
+  /**
+   * The channel (connection) a message travels on between two nodes (default: `default` for all).
+   * A Kafka broker keeps separate connections to the controller for heartbeats, AlterPartition and
+   * metadata fetches; requests and their responses share one.
+   */
+  channelOf?: (msg: unknown) => string;
 }
 
 export interface NodeOptions {
@@ -100,6 +106,7 @@ export class World {
   private readonly invariants: Invariant[] = [];
   private readonly diskConfig: DiskConfig;
   private readonly describe: (msg: unknown) => string;
+  private readonly channelOf: (msg: unknown) => string;
   private timerCounter = 0;
   private currentCause: string | undefined;
   private currentNode: string | undefined;
@@ -111,6 +118,7 @@ export class World {
     this.trace = new Trace({ record: options.record ?? false });
     this.diskConfig = { ...DEFAULT_DISK, ...options.disk };
     this.describe = options.describeMessage ?? defaultDescribe;
+    this.channelOf = options.channelOf ?? (() => DEFAULT_CHANNEL);
     const netConfig: NetworkConfig = { ...DEFAULT_NETWORK, ...options.network };
     this.network = new Network(
       {
@@ -118,7 +126,7 @@ export class World {
         stream: (name) => this.streams.stream(name),
         isUp: (node) => this.slots.get(node)?.up ?? false,
         deliver: (m) => this.deliver(m),
-        notifyDisconnect: (node, peer, cause) => this.notifyDisconnect(node, peer, cause),
+        notifyDisconnect: (node, peer, channel, cause) => this.notifyDisconnect(node, peer, channel, cause),
         trace: (node, kind, cause, fields) => this.trace.emit(this.scheduler.now, node, kind, cause, fields),
         describe: this.describe,
       },
@@ -288,10 +296,10 @@ export class World {
     this.dispatch(slot, slot.incarnation, m.id, (node, ctx) => node.onMessage(ctx, m.from, m.msg));
   }
 
-  private notifyDisconnect(name: string, peer: string, cause: string): void {
+  private notifyDisconnect(name: string, peer: string, channel: string, cause: string): void {
     const slot = this.slot(name);
-    this.trace.emit(this.now, name, 'net.disconnected', cause, { peer });
-    this.dispatch(slot, slot.incarnation, cause, (node, ctx) => node.onDisconnect?.(ctx, peer));
+    this.trace.emit(this.now, name, 'net.disconnected', cause, { peer, channel: channel === DEFAULT_CHANNEL ? undefined : channel });
+    this.dispatch(slot, slot.incarnation, cause, (node, ctx) => node.onDisconnect?.(ctx, peer, channel));
   }
 
   private start(name: string, reason: StartReason): void {
@@ -339,11 +347,11 @@ export class World {
       send: (to, msg, sizeBytes) => {
         if (!live()) return;
         if (!this.slots.has(to)) throw new Error(`${slot.name} sent to unknown node ${to}`);
-        this.network.send(slot.name, to, msg, sizeBytes, this.currentCause);
+        this.network.send(slot.name, to, msg, sizeBytes, this.currentCause, this.channelOf(msg));
       },
-      disconnect: (peer) => {
+      disconnect: (peer, channel) => {
         if (!live()) return;
-        this.network.close(slot.name, peer, this.currentCause);
+        this.network.close(slot.name, peer, this.currentCause, channel);
       },
       setTimer: (delayMs, tag) => {
         if (!(delayMs >= 0)) throw new Error(`${slot.name}: timer ${tag} with negative or NaN delay ${delayMs}`);

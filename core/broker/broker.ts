@@ -45,7 +45,7 @@ import type {
   OffsetsForLeaderEpochRequest,
   ProduceRequest,
 } from '../protocol.js';
-import { brokerName, NO_LEADER, tpKey } from '../protocol.js';
+import { brokerName, channelOf, NO_LEADER, tpKey } from '../protocol.js';
 import { type ReqBody, Rpc, Timers } from '../rpc.js';
 import { Partition, type PendingIsr } from './partition.js';
 import { epochEndOffsetReply, fetchCurrentLeaderEpoch, followerTruncation, isrMemberEpoch } from './zoo.js';
@@ -156,13 +156,14 @@ export class Broker implements Node<KafkaMessage> {
     if (!this.halted && !this.shuttingDown) this.timers.fire(id);
   }
 
-  onDisconnect(_ctx: NodeContext<KafkaMessage>, peer: string): void {
+  onDisconnect(_ctx: NodeContext<KafkaMessage>, peer: string, channel: string): void {
+    // Parked fetches came in on the default channel (replica fetchers and consumers).
     this.parkedFetches = this.parkedFetches.filter((f) => {
-      if (f.from !== peer) return true;
+      if (f.from !== peer || channel !== channelOf('Fetch')) return true;
       this.timers.cancel(f.timer);
       return false;
     });
-    this.rpc.onDisconnect(peer);
+    this.rpc.onDisconnect(peer, channel);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -418,8 +419,15 @@ export class Broker implements Node<KafkaMessage> {
 
   private becomeLeader(p: Partition, reg: PartitionRegistration): void {
     const wasLeaderEpoch = p.role === 'leader' ? p.leaderEpoch : -1;
+    const wasIsr = p.isr;
     if (!p.makeLeader(reg, this.ctx.now())) return;
     this.followerState.delete(tpKey(p));
+    if (reg.leaderEpoch === wasLeaderEpoch && !sameMembers(wasIsr, p.isr)) {
+      // The ISR changed under the same leader epoch, learned from the metadata log (which may come
+      // before the AlterPartition response: the two travel on different connections).
+      const kind = p.isr.every((r) => wasIsr.includes(r)) ? 'shrink' : wasIsr.every((r) => p.isr.includes(r)) ? 'expand' : 'change';
+      this.ctx.trace('isr.changed', { topic: p.topic, partition: p.partition, kind, isr: p.isr, partitionEpoch: p.partitionEpoch, via: 'metadata' });
+    }
     if (reg.leaderEpoch !== wasLeaderEpoch) {
       this.ctx.trace('partition.leader', {
         topic: p.topic,
@@ -968,4 +976,8 @@ export class Broker implements Node<KafkaMessage> {
 
 function emptyFetch(fp: FetchPartition, error: ErrorCode): FetchedPartition {
   return { topic: fp.topic, partition: fp.partition, error, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: [] };
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }

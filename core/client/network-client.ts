@@ -164,7 +164,7 @@ export class NetworkClient {
     this.avoidUntilMs.set(peer, this.ctx.now() + this.backoffMs(0));
     const failed = this.rpc.inFlightTo(peer);
     if (failed > 0) this.ctx.trace('client.disconnected', { peer, failedRequests: failed });
-    this.rpc.onDisconnect(peer);
+    this.rpc.onDisconnect(peer, 'default'); // a client's requests all travel on the default channel
     // NetworkClient asks for a metadata update on a disconnection: the broker may be gone.
     this.requestMetadataUpdate('disconnected');
   }

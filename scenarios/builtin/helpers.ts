@@ -20,3 +20,8 @@ export function onePartition(rf: number): { name: string; partitions: number; re
 }
 
 export const ZOO_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+
+/** Topic `t` on two brokers with replication factor 2: `partitions` partitions, led alternately by b1 and b2. */
+export function pairTopic(partitions: number): { name: string; partitions: number; replicationFactor: number; assignment: number[][] }[] {
+  return [{ name: 't', partitions, replicationFactor: 2, assignment: Array.from({ length: partitions }, (_, i) => (i % 2 === 0 ? [1, 2] : [2, 1])) }];
+}

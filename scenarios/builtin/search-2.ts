@@ -15,6 +15,8 @@
 // - The nemesis acts on the brokers only (its default): crashing or partitioning the single
 //   controller adds nothing these searches need and makes other, fix-independent failures likelier.
 
+import { pairTopic } from './helpers.js';
+
 const LINK = (baseMs: number) => ({ link: { baseMs, jitterMs: 50, tailProbability: 0.001, tailMeanMs: 50 } });
 
 /** One topic `t` with 3 partitions on the 3 brokers, each broker preferred leader of one. */
@@ -67,10 +69,58 @@ export const SEARCH_2: Record<string, () => Record<string, unknown>> = {
         set: { 'fix.kafka-7128': false },
         verdict: 'invalid',
         // The first seeds random search fails on (ksim sweep search-kafka-7128 --set fix.kafka-7128=false).
-        seeds: [11, 22, 26, 109, 110],
+        seeds: [22, 26, 44, 61, 81],
         why:
           'on the seeds where the new leader crashes while a follower it admitted on its stale high watermark is still catching up, that follower ' +
           'is elected without committed records (LeaderCompleteness, lost-write); elsewhere the run is valid',
+      },
+    ],
+  }),
+
+  'search-kip-903': () => ({
+    name: 'search-kip-903',
+    description:
+      "Searches for KIP-903's race: a leader proposes adding a caught-up follower to the ISR; before the controller takes the AlterPartition " +
+      'request, the follower loses its disk (wipe), its session expires and it registers again, empty; the controller, checking broker ids ' +
+      'only, adds the new incarnation to the ISR; if the leader then crashes before that follower has caught up, it is elected and the ' +
+      'committed records are lost. The `alter-partition` channel is slow (2.5–3.5 s, a controller slow to take AlterPartition off its queue; ' +
+      'heartbeats and metadata travel on their own connections, as in Kafka), 1 s sessions and wiped brokers restarted after 0.5 s on average ' +
+      'let a wipe and a re-registration fit inside one request. Two brokers, four partitions led two each, min.insync.replicas=1; crashes three ' +
+      'times as often as wipes (the `kinds` list weights them), one fault a second; replica.fetch.max.bytes=1 makes an empty follower fetch one ' +
+      'batch per round trip, so its catch-up takes seconds — the window for the leader crash. With the fix the request names the broker ' +
+      'epoch it saw, and the controller refuses it (INELIGIBLE_REPLICA).',
+    brokers: 2,
+    topics: pairTopic(4),
+    config: {
+      'min.insync.replicas': 1,
+      'replica.lag.time.max.ms': 10_000,
+      'broker.session.timeout.ms': 1000,
+      'broker.heartbeat.interval.ms': 100,
+      'replica.fetch.max.bytes': 1,
+      'log.flush.interval.messages': 1,
+    },
+    producers: [{ id: 'p1', topic: 't', ratePerSec: 40 }],
+    nemesis: { kinds: ['wipe', 'crash', 'crash', 'crash'], meanIntervalMs: 1000, meanDurationMs: { wipe: 500 } },
+    network: {
+      link: { baseMs: 20, jitterMs: 20, tailProbability: 0.001, tailMeanMs: 50 },
+      channels: { 'alter-partition': { baseMs: 2500, jitterMs: 1000 } },
+    },
+    durationMs: 30_000,
+    liveness: { withinMs: 60_000 },
+    expect: [
+      {
+        set: {},
+        verdict: ['valid', 'unknown'],
+        why: 'the controller refuses an ISR member whose broker epoch is not its registered one: a re-registered, empty broker never joins by a stale request',
+      },
+      {
+        set: { 'fix.kip-903': false },
+        verdict: 'invalid',
+        // The first seeds random search fails on (ksim sweep search-kip-903 --set fix.kip-903=false).
+        seeds: [93, 955, 1186, 1257, 1477],
+        why:
+          'on the seeds where the leader crashes while a wiped follower, admitted by a stale AlterPartition, is still catching up, that follower ' +
+          'is elected without the committed records (LeaderCompleteness, lost-write); elsewhere the run is valid',
       },
     ],
   }),
@@ -109,7 +159,7 @@ export const SEARCH_2: Record<string, () => Record<string, unknown>> = {
         set: { 'fix.maximal-isr': false },
         verdict: 'invalid',
         // The first seeds random search fails on (ksim sweep search-maximal-isr --set fix.maximal-isr=false).
-        seeds: [2, 30, 81, 85, 91],
+        seeds: [74, 85, 91, 105, 168],
         why:
           'on the seeds where the leader dies while a follower whose expansion it had in flight lacks records committed meanwhile, that follower is ' +
           'elected without them (LeaderCompleteness, lost-write); elsewhere the run is valid',

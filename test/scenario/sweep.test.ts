@@ -96,16 +96,19 @@ describe('sweep', () => {
 });
 
 describe('failure files of random searches', () => {
-  it('every failure of two random-nemesis searches replays, in this thread, to the hash the workers recorded', async () => {
+  it('every failure of three random-nemesis searches replays, in this thread, to the hash the workers recorded', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ksim-replay-'));
     let replayed = 0;
     for (const [name, set] of [
       ['search-kip-966', { 'fix.kip-966': false }],
       ['search-kafka-7128', { 'fix.kafka-7128': false }],
+      ['search-kip-903', { 'fix.kip-903': false }],
     ] as const) {
       const s = builtinScenario(name);
       const pool = new RunPool([{ json: scenarioToJson(s), source: name }], 2);
-      const seeds = name === 'search-kip-966' ? Array.from({ length: 12 }, (_, i) => i + 1) : [11, 22, 26, 109, 110];
+      // Each failing seed named by its scenario's expectation, plus (kip-966) a dozen seeds in a row.
+      const named = (s.expect ?? []).flatMap((e) => e.seeds ?? []);
+      const seeds = name === 'search-kip-966' ? Array.from({ length: 12 }, (_, i) => i + 1) : named;
       const r = await sweep(pool, { scenario: s, poolScenario: 0, seeds, set, recheckRatio: 0, outDir: dir }).finally(() => pool.close());
       for (const f of r.failures) {
         const { failure, scenario } = readFailureFile(f.file as string);
@@ -115,7 +118,7 @@ describe('failure files of random searches', () => {
         replayed++;
       }
     }
-    expect(replayed).toBeGreaterThanOrEqual(8);
+    expect(replayed).toBeGreaterThanOrEqual(13);
   });
 });
 

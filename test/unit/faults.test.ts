@@ -20,6 +20,15 @@ function rejects(value: unknown): string {
 }
 
 describe('fault schedules: validation', () => {
+  it('a clog or reset may name a channel among those given; an unknown one is rejected with its path', () => {
+    const ok = [{ atMs: 1, fault: 'clog', from: 'b1', to: 'c1', durationMs: 5, channel: 'alter-partition' }];
+    expect(parseFaults(ok, NODES, 'faults', ['default', 'alter-partition'])).toEqual(ok);
+    expect(() => parseFaults(ok, NODES)).toThrow('faults[0].channel: unknown channel "alter-partition" (channels: default)');
+    expect(() => parseFaults([{ atMs: 1, fault: 'reset', from: 'b1', to: 'c1', channel: 7 }], NODES)).toThrow(
+      /faults\[0\]\.channel: expected a non-empty string, got number 7/,
+    );
+  });
+
   it('accepts every fault kind of DESIGN.md §5', () => {
     const schedule = [
       { atMs: 5000, fault: 'partition', sides: [['b1'], ['b2', 'b3', 'c1']] },
@@ -181,6 +190,36 @@ describe('nemesis', () => {
     }
     expect(kindSets.size).toBeGreaterThan(10);
     expect(intervals.size).toBeGreaterThan(10);
+  });
+
+  it('peers are only ever the target of a clog or reset; a pair with channels gets the whole link or one channel; meanDurationMs sets how long a kind lasts', () => {
+    const brokers = ['b1', 'b2'];
+    const channels = (_from: string, to: string) => (to === 'c1' ? ['heartbeat', 'alter-partition'] : []);
+    const picked = new Set<string>();
+    for (let seed = 0; seed < 100; seed++) {
+      const plan = drawNemesis(new Rng(seed, 'nemesis'), { ...options, nodes: brokers, peers: ['c1'], kinds: ['clog', 'reset', 'crash'], channels });
+      const parsed = parseFaults(JSON.parse(JSON.stringify(plan.faults)), NODES, 'faults', ['default', 'heartbeat', 'alter-partition']);
+      expect(parsed).toEqual(plan.faults);
+      for (const f of plan.faults) {
+        if (f.fault === 'clog' || f.fault === 'reset') {
+          expect(brokers).toContain(f.from);
+          if (f.to !== 'c1') expect(f.channel).toBeUndefined();
+          picked.add(`${f.to === 'c1' ? 'c1' : 'broker'}:${f.channel ?? 'link'}`);
+        } else expect(brokers).toContain((f as { node: string }).node);
+      }
+    }
+    expect([...picked].sort()).toEqual(['broker:link', 'c1:alter-partition', 'c1:heartbeat', 'c1:link']);
+    const clogMs = (meanDurationMs?: { clog: number }) => {
+      const ds: number[] = [];
+      for (let seed = 0; seed < 50; seed++) {
+        const plan = drawNemesis(new Rng(seed, 'nemesis'), { ...options, kinds: ['clog'], ...(meanDurationMs ? { meanDurationMs } : {}) });
+        for (const f of plan.faults) if (f.fault === 'clog') ds.push(f.durationMs);
+      }
+      return ds.reduce((a, b) => a + b, 0) / ds.length;
+    };
+    expect(clogMs()).toBeGreaterThan(700);
+    expect(clogMs()).toBeLessThan(1400);
+    expect(clogMs({ clog: 5000 })).toBeGreaterThan(3500);
   });
 
   it('respects its cap on the number of faults', () => {

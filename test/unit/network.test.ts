@@ -19,6 +19,7 @@ interface Disconnected {
   readonly node: string;
   readonly peer: string;
   readonly atMs: number;
+  readonly channel?: string;
 }
 
 /** A node that only records: what it receives, and which connections it is told broke. */
@@ -35,8 +36,8 @@ class Probe implements Node<string> {
     this.log.received.push({ to: ctx.name, from, msg, atMs: this.world.now });
   }
   onTimer(): void {}
-  onDisconnect(ctx: NodeContext<string>, peer: string): void {
-    this.log.disconnects.push({ node: ctx.name, peer, atMs: this.world.now });
+  onDisconnect(ctx: NodeContext<string>, peer: string, channel: string): void {
+    this.log.disconnects.push({ node: ctx.name, peer, atMs: this.world.now, ...(channel === 'default' ? {} : { channel }) });
     this.log.onDisconnect?.(ctx, peer);
   }
 }
@@ -49,8 +50,16 @@ interface Log {
 
 const QUIET_LINK = { baseMs: 5, jitterMs: 10, tailProbability: 0, tailMeanMs: 0 };
 
+/** Messages `ch:text` travel on channel `ch`; others on the default channel. */
+const channelOfMsg = (m: unknown) => (typeof m === 'string' && m.includes(':') ? (m.split(':')[0] as string) : 'default');
+
 function makeWorld(nodes: string[], network: Partial<NetworkConfig> = {}, seed = 7): { world: World; log: Log } {
-  const world = new World({ seed, record: true, network: { link: QUIET_LINK, resetDetectMs: [1, 20], partitionDetectMs: [2000, 8000], ...network } });
+  const world = new World({
+    seed,
+    record: true,
+    channelOf: channelOfMsg,
+    network: { link: QUIET_LINK, resetDetectMs: [1, 20], partitionDetectMs: [2000, 8000], ...network },
+  });
   const log: Log = { received: [], disconnects: [] };
   for (const n of nodes) world.addNode(n, () => new Probe(world, log));
   world.startAll();
@@ -329,6 +338,84 @@ describe('network: clogs', () => {
     world.run();
     expect(msgsTo(log, 'b')).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     for (const r of log.received) expect(r.atMs).toBe(200);
+  });
+});
+
+describe('network: channels (one connection per pair and channel)', () => {
+  it('channels of one pair keep their own FIFO order: a slow channel does not hold back the default one', () => {
+    const { world, log } = makeWorld(['a', 'b'], { channels: { slow: { baseMs: 1000, jitterMs: 0 } } });
+    sendAt(world, 0, 'a', 'b', 'slow:1');
+    sendAt(world, 1, 'a', 'b', 'fast-1');
+    sendAt(world, 2, 'a', 'b', 'slow:2');
+    world.run();
+    expect(msgsTo(log, 'b')).toEqual(['fast-1', 'slow:1', 'slow:2']);
+    expect(receivedAt(log, 'slow:1')).toBe(1000);
+    expect(receivedAt(log, 'fast-1')).toBeLessThan(20);
+  });
+
+  it('a clog naming a channel holds only that channel; a clog without one holds every channel of the link', () => {
+    const one = makeWorld(['a', 'b']);
+    one.world.at(0, 'clog', () => applyFault(one.world, { fault: 'clog', from: 'a', to: 'b', durationMs: 500, channel: 'ap' }));
+    sendAt(one.world, 10, 'a', 'b', 'ap:held');
+    sendAt(one.world, 10, 'a', 'b', 'hb:free');
+    sendAt(one.world, 10, 'a', 'b', 'free');
+    one.world.run();
+    expect(receivedAt(one.log, 'ap:held')).toBe(500);
+    expect(receivedAt(one.log, 'hb:free')).toBeLessThan(30);
+    expect(receivedAt(one.log, 'free')).toBeLessThan(30);
+
+    const all = makeWorld(['a', 'b']);
+    all.world.at(0, 'clog', () => applyFault(all.world, { fault: 'clog', from: 'a', to: 'b', durationMs: 500 }));
+    // A channel opened during the clog is held too, and released at its end.
+    sendAt(all.world, 10, 'a', 'b', 'ap:1');
+    sendAt(all.world, 20, 'a', 'b', 'hb:2');
+    sendAt(all.world, 30, 'a', 'b', 'plain-3');
+    sendAt(all.world, 30, 'b', 'a', 'reverse');
+    all.world.run();
+    for (const m of ['ap:1', 'hb:2', 'plain-3']) expect(receivedAt(all.log, m), m).toBe(500);
+    expect(receivedAt(all.log, 'reverse')).toBeLessThan(50);
+  });
+
+  it('a reset naming a channel breaks that connection only, and its ends are told which channel broke; without one, every channel breaks', () => {
+    const one = makeWorld(['a', 'b'], { link: { baseMs: 10, jitterMs: 0, tailProbability: 0, tailMeanMs: 0 } });
+    sendAt(one.world, 0, 'a', 'b', 'ap:lost');
+    sendAt(one.world, 0, 'a', 'b', 'hb:kept');
+    one.world.at(5, 'reset', () => applyFault(one.world, { fault: 'reset', from: 'a', to: 'b', channel: 'ap' }));
+    one.world.run();
+    expect(msgsTo(one.log, 'b')).toEqual(['hb:kept']);
+    expect(one.log.disconnects.map((d) => [d.node, d.peer, d.channel]).sort()).toEqual([
+      ['a', 'b', 'ap'],
+      ['b', 'a', 'ap'],
+    ]);
+
+    const all = makeWorld(['a', 'b'], { link: { baseMs: 10, jitterMs: 0, tailProbability: 0, tailMeanMs: 0 } });
+    sendAt(all.world, 0, 'a', 'b', 'ap:lost');
+    sendAt(all.world, 0, 'a', 'b', 'hb:lost');
+    all.world.at(5, 'reset', () => applyFault(all.world, { fault: 'reset', from: 'a', to: 'b' }));
+    all.world.run();
+    expect(msgsTo(all.log, 'b')).toEqual([]);
+    // The default connection (never used) breaks too: every connection between the two.
+    expect(
+      all.log.disconnects
+        .filter((d) => d.node === 'a')
+        .map((d) => d.channel ?? 'default')
+        .sort(),
+    ).toEqual(['ap', 'default', 'hb']);
+  });
+
+  it('ctx.disconnect(peer, channel) closes that channel only; a partition blocks every channel', () => {
+    const { world, log } = makeWorld(['a', 'b'], { link: { baseMs: 10, jitterMs: 0, tailProbability: 0, tailMeanMs: 0 } });
+    sendAt(world, 0, 'a', 'b', 'ap:lost');
+    sendAt(world, 0, 'a', 'b', 'kept');
+    world.at(5, 'close', () => ctxOf(world, 'a').disconnect('b', 'ap'));
+    world.at(100, 'partition', () => applyFault(world, { fault: 'partition', isolate: 'b' }));
+    sendAt(world, 110, 'a', 'b', 'hb:held');
+    sendAt(world, 110, 'a', 'b', 'held');
+    world.at(300, 'heal', () => applyFault(world, { fault: 'heal' }));
+    world.run();
+    expect(msgsTo(log, 'b')).toEqual(['kept', 'hb:held', 'held']);
+    expect(receivedAt(log, 'hb:held')).toBe(300);
+    expect(disconnectsOf(log, 'a')).toEqual([{ node: 'a', peer: 'b', atMs: 5, channel: 'ap' }]);
   });
 });
 

@@ -157,6 +157,20 @@ describe('scenario format', () => {
     ['fault after the fault phase', variant((s) => (s.faults = [{ atMs: 9000, fault: 'heal' }])), /faults\[0\]\.atMs: 9000 is after durationMs 8000/],
     ['unknown nemesis kind', variant((s) => (s.nemesis = { kinds: ['earthquake'] })), /nemesis\.kinds: unknown nemesis kind "earthquake"/],
     ['unknown nemesis node', variant((s) => (s.nemesis = { nodes: ['b4'] })), /nemesis\.nodes\[0\]: unknown node "b4"/],
+    ['nemesis peer among its nodes', variant((s) => (s.nemesis = { peers: ['b1'] })), /nemesis\.peers: "b1" is already one of the nemesis's nodes/],
+    ['unknown kind in meanDurationMs', variant((s) => (s.nemesis = { meanDurationMs: { flood: 5 } })), /nemesis\.meanDurationMs: unknown nemesis kind "flood"/],
+    ['bad meanDurationMs', variant((s) => (s.nemesis = { meanDurationMs: { clog: 0 } })), /nemesis\.meanDurationMs\.clog: must be positive, got 0/],
+    [
+      'unknown channel in a fault',
+      variant((s) => (s.faults = [{ atMs: 1, fault: 'clog', from: 'b1', to: 'c1', durationMs: 5, channel: 'raft' }])),
+      /faults\[0\]\.channel: unknown channel "raft" \(channels: default, heartbeat, alter-partition, metadata\)/,
+    ],
+    ['unknown network channel', variant((s) => (s.network = { channels: { raft: { baseMs: 5 } } })), /network\.channels\.raft: unknown channel "raft"/],
+    [
+      'bad network channel key',
+      variant((s) => (s.network = { channels: { metadata: { bandwidth: 5 } } })),
+      /network\.channels\.metadata: unknown key "bandwidth"/,
+    ],
     [
       'unknown producer in ops',
       variant((s) => (s.ops = [{ atMs: 1, op: 'send', producer: 'p9', partition: 0, value: 'v' }])),
