@@ -15,9 +15,10 @@
 //       the new leader where the epoch of its last record ends, and a leader that never had that
 //       epoch answers with the end of an earlier one, which may lie above the true divergence. So
 //       a record a consumer did not read (unseen, poll-skip) at offset o is permitted when, after an
-//       unclean election on the partition, that consumer detected a truncation (its validation
-//       answered an end offset e below its position and it moved there) with o < e, having read a
-//       different record at o before (its log diverged from the final log at o, below e).
+//       unclean election on the partition, that consumer validated its position p and went on above
+//       o — it detected a truncation (the answer e was below p and it moved there, o < e) or was
+//       told e ≥ p and kept p (o < p) — having read a different record at o before (its log diverged
+//       from the final log at o, below where it went on).
 //
 // How the checker knows what was committed and who held it. It is installed before the run and
 // mirrors, for every broker and partition, the live log's batches (by object identity: a log only
@@ -116,11 +117,16 @@ interface UncleanElection {
   reason: string;
 }
 
-/** A consumer's `consumer.truncation-detected`: its validation answered an end offset below its position. */
+/**
+ * A consumer's position validation answered: `consumer.truncation-detected` (the end offset was below
+ * its position; it moved there) or `consumer.position-validated` (at or above; it kept its position).
+ */
 interface TruncationDetected {
   process: string;
   atMs: number;
-  /** Its index in the history (the seek it made): reads before it happened before the detection. */
+  /** True: a truncation was detected and the consumer moved to `endOffset`; false: it kept `position`. */
+  truncated: boolean;
+  /** Its index in the history (the seek it made, if any): reads before it happened before the answer. */
   index: number;
   position: number;
   endOffset: number;
@@ -388,21 +394,24 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
         });
         break;
       }
-      case 'consumer.truncation-detected': {
+      case 'consumer.truncation-detected':
+      case 'consumer.position-validated': {
         const f = r.fields ?? {};
         const key = tpKey({ topic: f.topic as string, partition: f.partition as number });
         let l = detections.get(key);
         if (l === undefined) detections.set(key, (l = []));
+        const truncated = r.kind === 'consumer.truncation-detected';
         l.push({
           process: r.node,
           atMs: r.timeMs,
+          truncated,
           index: history.length,
           position: Number(f.position),
           endOffset: Number(f.endOffset),
           leaderEpoch: Number(f.leaderEpoch),
           validated: validations.get(`${r.node}\u0000${key}`),
         });
-        history.push(seek(r, r.fields?.endOffset as number, 'truncation detected'));
+        if (truncated) history.push(seek(r, r.fields?.endOffset as number, 'truncation detected'));
         break;
       }
       case 'producer.start':
@@ -583,24 +592,37 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
 
   /**
    * (d) The record `value` at `offset` of the final log, which `process` did not read: permitted if,
-   * after an unclean election on the partition, the consumer detected a truncation whose end offset
-   * lies above `offset`, having read a different record at `offset` before (where its log diverged).
+   * after an unclean election on the partition, the consumer validated its position and went on
+   * above `offset` — it detected a truncation whose end offset lies above `offset`, or was told an
+   * end offset at or above its position, which lies above `offset` — having read a different record
+   * at `offset` before (where its log diverged). One round of OffsetsForLeaderEpoch cannot see a
+   * divergence below the end of the largest epoch the new leader has.
    */
   const detectedTruncation = (process: string, key: string, offset: number, value: string): string | undefined => {
+    const readsThere = reads.get(`${process}\u0000${key}`)?.get(offset) ?? [];
     for (const d of input.detections.get(key) ?? []) {
-      if (d.process !== process || offset >= d.endOffset) continue;
+      if (d.process !== process) continue;
+      // Below where it went on, it never came back; at or above, a poll-skip is mended if it read the
+      // final log's record there after the validation.
+      const below = offset < (d.truncated ? d.endOffset : d.position);
+      if (!below && !readsThere.some((r) => r.index >= d.index && r.value === value)) continue;
       const u = (input.unclean.get(key) ?? []).filter((e) => e.atMs <= d.atMs).pop();
       if (u === undefined) continue;
-      const before = (reads.get(`${process}\u0000${key}`)?.get(offset) ?? []).filter((r) => r.index < d.index).pop();
-      if (before === undefined || before.value === value) continue;
+      const before = readsThere.filter((r) => r.index < d.index).pop();
+      if (below ? before === undefined || before.value === value : before?.value === value) continue;
       const asked =
         d.validated === undefined
           ? `validating its position ${d.position}`
           : `validating its position ${d.position} (epoch ${d.validated.offsetEpoch}) with b${d.validated.leader} (epoch ${d.validated.leaderEpoch})`;
+      const told = d.truncated
+        ? `consumer ${process} detected truncation at ${ms(d.atMs)} after the ${describeUnclean(u)}: ${asked}, it was told epoch ${d.leaderEpoch} ends at ${d.endOffset} and moved there`
+        : `consumer ${process} validated its position at ${ms(d.atMs)} after the ${describeUnclean(u)}: ${asked}, it was told epoch ${d.leaderEpoch} ends at ${d.endOffset} and kept its position`;
+      if (before === undefined)
+        return `permitted: ${told}; it read ${value} at ${offset} afterwards (its read before the validation skipped it only in the final log's numbering)`;
+      const where = below ? `below that, at ${offset}` : `at ${offset}, whose final record it read afterwards`;
       return (
-        `permitted: consumer ${process} detected truncation at ${ms(d.atMs)} after the ${describeUnclean(u)}: ${asked}, ` +
-        `it was told epoch ${d.leaderEpoch} ends at ${d.endOffset} and moved there, but the log it had read diverged from the final log ` +
-        `below that, at ${offset} (it read ${before.value} there; the final log has ${value}); after an unclean election KIP-320's truncation detection is best effort`
+        `permitted: ${told}, but the log it had read diverged from the final log ${where} ` +
+        `(it read ${before.value} there; the final log has ${value}); after an unclean election KIP-320's truncation detection is best effort`
       );
     }
     return undefined;
@@ -715,7 +737,8 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
     // election elsewhere in the log: a truncation explains a skip only if the consumer detected it
     // (a recorded seek, which the history check already honours). A silent skip past records that
     // exist is KAFKA-6880's symptom, the bug KIP-320 fixed.
-    // (d) is the exception: the consumer did detect the truncation, and was told too high an end offset.
+    // (d) is the exception: the consumer validated its position after the unclean election, and was
+    // told too high an end offset.
     const consumerSide = a.anomaly === 'unseen' || a.anomaly === 'poll-skip';
     const derived = consumerSide ? undefined : followsFrom(a);
     const key = tpKey(a);

@@ -288,7 +288,7 @@ export class Consumer implements Node<KafkaMessage> {
           }
         } else {
           pos.state = 'fetching';
-          this.ctx.trace('consumer.position-validated', { topic: this.topic, partition: pos.partition, position: pos.offset, endOffset });
+          this.ctx.trace('consumer.position-validated', { topic: this.topic, partition: pos.partition, position: pos.offset, endOffset, leaderEpoch });
         }
       },
     );
