@@ -57,6 +57,11 @@ export interface ScheduleOptions {
   diskKinds?: readonly DiskFaultKind[];
   /** The longest a fault lasts: pause, clog and disk durations, and the time before a repair (default: 10 s, or the fault phase if shorter). */
   maxFaultMs?: number;
+  /**
+   * Channels a clog or reset may name (e.g. core/protocol.ts CHANNELS); absent or empty: every clog
+   * and reset hits the whole link. Shrinks towards the whole link.
+   */
+  channels?: readonly string[];
 }
 
 interface Resolved {
@@ -68,6 +73,7 @@ interface Resolved {
   kinds: FaultKind[];
   diskKinds: DiskFaultKind[];
   maxFaultMs: number;
+  channels: string[];
 }
 
 function resolve(o: ScheduleOptions): Resolved {
@@ -88,7 +94,7 @@ function resolve(o: ScheduleOptions): Resolved {
   if (!(Number.isInteger(maxFaults) && maxFaults >= 0)) throw new Error(`faultScheduleArb: maxFaults must be an integer ≥ 0, got ${maxFaults}`);
   const maxFaultMs = o.maxFaultMs ?? Math.max(1, Math.min(10_000, o.durationMs - startMs));
   if (!(Number.isInteger(maxFaultMs) && maxFaultMs >= 1)) throw new Error(`faultScheduleArb: maxFaultMs must be an integer ≥ 1, got ${maxFaultMs}`);
-  return { nodes, allNodes, startMs, durationMs: o.durationMs, maxFaults, kinds, diskKinds, maxFaultMs };
+  return { nodes, allNodes, startMs, durationMs: o.durationMs, maxFaults, kinds, diskKinds, maxFaultMs, channels: [...(o.channels ?? [])] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,12 +156,13 @@ function partitionArb(r: Resolved): fc.Arbitrary<PartitionBody> {
 }
 
 /** Two distinct nodes: `a` from `nodes`, `b` from `allNodes`; `reversed` swaps the direction. */
-function linkArb(r: Resolved): fc.Arbitrary<{ from: string; to: string }> {
+function linkArb(r: Resolved): fc.Arbitrary<{ from: string; to: string; channel?: string }> {
+  const channel = r.channels.length === 0 ? fc.constant(undefined) : fc.option(fc.constantFrom(...r.channels), { nil: undefined });
   return fc
-    .record({ a: fc.constantFrom(...r.nodes), j: fc.integer({ min: 0, max: r.allNodes.length - 2 }), reversed: fc.boolean() })
-    .map(({ a, j, reversed }) => {
+    .record({ a: fc.constantFrom(...r.nodes), j: fc.integer({ min: 0, max: r.allNodes.length - 2 }), reversed: fc.boolean(), channel })
+    .map(({ a, j, reversed, channel: ch }) => {
       const b = r.allNodes.filter((x) => x !== a)[j] as string;
-      return reversed ? { from: b, to: a } : { from: a, to: b };
+      return { ...(reversed ? { from: b, to: a } : { from: a, to: b }), ...(ch === undefined ? {} : { channel: ch }) };
     });
 }
 

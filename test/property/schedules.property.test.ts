@@ -91,6 +91,28 @@ describe('schedules are plain JSON that the scenario format accepts', () => {
     );
   });
 
+  it('faultArb with channels: a clog or reset names one of them or none (the whole link), and parseFaults accepts it over those channels', () => {
+    const channels = ['heartbeat', 'alter-partition'];
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(faultArb({ nodes: ['b1', 'b2'], allNodes: ['b1', 'b2', 'c1'], durationMs: 10_000, kinds: ['clog', 'reset'], channels }), (f) => {
+        const ch = (f as { channel?: string }).channel;
+        seen.add(ch ?? 'link');
+        if (ch !== undefined) expect(channels).toContain(ch);
+        expect(parseFaults([f], ['b1', 'b2', 'c1'], 'faults', ['default', ...channels])).toStrictEqual([f]);
+      }),
+      { numRuns: 200, seed: 1 },
+    );
+    expect([...seen].sort()).toEqual(['alter-partition', 'heartbeat', 'link']);
+    // A counterexample that needs a channel shrinks to the first one given.
+    const r = fc.check(
+      fc.property(faultArb({ nodes: ['b1', 'b2'], durationMs: 10_000, kinds: ['clog'], channels }), (f) => (f as { channel?: string }).channel === undefined),
+      { seed: 3, numRuns: 200 },
+    );
+    expect(r.failed).toBe(true);
+    expect((r.counterexample?.[0] as { channel?: string }).channel).toBe('heartbeat');
+  });
+
   it('faultScheduleArb: at most maxFaults faults, sorted by time, accepted by parseFaults', () => {
     const arb = optionsArb.chain((o) => fc.tuple(fc.constant(o), faultScheduleArb(o)));
     fc.assert(
