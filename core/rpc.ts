@@ -2,8 +2,8 @@
 // correlation ids; the requests in flight to each node; a request timeout that fails the request
 // and closes its connection (NetworkClient.handleTimedOutRequests); and a broken connection that
 // fails every request in flight on it. A request travels on its type's channel (protocol.ts
-// `channelOf`): a timeout closes that connection only, and a break fails only the requests on it. A node has one onTimer entry point, so `Timers` routes each
-// timer to the callback that set it.
+// `channelOf`): a timeout closes that connection only, and a break fails only the requests on it.
+// A node has one onTimer entry point, so `Timers` routes each timer to the callback that set it.
 
 import type { NodeContext, TimerId } from './ports.js';
 import { type Channel, channelOf, type KafkaMessage, messageSize } from './protocol.js';

@@ -121,7 +121,7 @@ interface UncleanElection {
  * A consumer's position validation answered: `consumer.truncation-detected` (the end offset was below
  * its position; it moved there) or `consumer.position-validated` (at or above; it kept its position).
  */
-interface TruncationDetected {
+interface ValidationAnswer {
   process: string;
   atMs: number;
   /** True: a truncation was detected and the consumer moved to `endOffset`; false: it kept `position`. */
@@ -163,9 +163,9 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
   const commits = new Map<string, Commit>();
   const unclean = new Map<string, UncleanElection[]>();
   const producers = new Map<string, ProducerInfo>();
-  /** Per partition, the consumers' detected truncations; per consumer and partition, its last validation. */
-  const detections = new Map<string, TruncationDetected[]>();
-  const validations = new Map<string, TruncationDetected['validated']>();
+  /** Per partition, the answers to the consumers' position validations; per consumer and partition, its last validation. */
+  const answers = new Map<string, ValidationAnswer[]>();
+  const validations = new Map<string, ValidationAnswer['validated']>();
   const history: CheckedOp[] = [];
   let raw: RawAnomaly[] = [];
 
@@ -398,8 +398,8 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       case 'consumer.position-validated': {
         const f = r.fields ?? {};
         const key = tpKey({ topic: f.topic as string, partition: f.partition as number });
-        let l = detections.get(key);
-        if (l === undefined) detections.set(key, (l = []));
+        let l = answers.get(key);
+        if (l === undefined) answers.set(key, (l = []));
         const truncated = r.kind === 'consumer.truncation-detected';
         l.push({
           process: r.node,
@@ -468,7 +468,7 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       highWatermark,
       ...(options.consumersRanToEnd === undefined ? {} : { consumersRanToEnd: options.consumersRanToEnd }),
     });
-    return judge(raw, { commits, unclean, producers, detections, history, defaultAcks: c.config.str('acks') });
+    return judge(raw, { commits, unclean, producers, answers, history, defaultAcks: c.config.str('acks') });
   };
 
   return {
@@ -492,7 +492,7 @@ interface JudgeInput {
   commits: Map<string, Commit>;
   unclean: Map<string, UncleanElection[]>;
   producers: Map<string, ProducerInfo>;
-  detections: Map<string, TruncationDetected[]>;
+  answers: Map<string, ValidationAnswer[]>;
   history: readonly CheckedOp[];
   defaultAcks: string;
 }
@@ -598,9 +598,9 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
    * at `offset` before (where its log diverged). One round of OffsetsForLeaderEpoch cannot see a
    * divergence below the end of the largest epoch the new leader has.
    */
-  const detectedTruncation = (process: string, key: string, offset: number, value: string): string | undefined => {
+  const validationExcuse = (process: string, key: string, offset: number, value: string): string | undefined => {
     const readsThere = reads.get(`${process}\u0000${key}`)?.get(offset) ?? [];
-    for (const d of input.detections.get(key) ?? []) {
+    for (const d of input.answers.get(key) ?? []) {
       if (d.process !== process) continue;
       // Below where it went on, it never came back; at or above, a poll-skip is mended if it read the
       // final log's record there after the validation.
@@ -768,7 +768,7 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
         const offset = a.offsets[0] as number;
         // Every consumer that read past it detected the truncation that hid it.
         const past = readersPast(key, offset);
-        const excuses = past.map((k) => detectedTruncation(k, key, offset, a.values[0] as string));
+        const excuses = past.map((k) => validationExcuse(k, key, offset, a.values[0] as string));
         if (a.reach !== undefined && offset >= a.reach) {
           v = {
             allowed: true,
@@ -784,7 +784,7 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
         break;
       }
       case 'poll-skip': {
-        const excuses = a.offsets.map((o, i) => (a.process === undefined ? undefined : detectedTruncation(a.process, key, o, a.values[i] as string)));
+        const excuses = a.offsets.map((o, i) => (a.process === undefined ? undefined : validationExcuse(a.process, key, o, a.values[i] as string)));
         v =
           excuses.length > 0 && excuses.every((x) => x !== undefined)
             ? { allowed: true, why: [...new Set(excuses)].join('; ') }

@@ -80,7 +80,15 @@ export interface RunSettings {
   durationMs: number;
   livenessMs: number;
   /** The nemesis as drawn (kinds, mean interval, swarm mode), or null without one. */
-  nemesis: { kinds: string[]; meanIntervalMs: number; swarm: boolean; startMs: number; nodes: string[]; peers?: string[] } | null;
+  nemesis: {
+    kinds: string[];
+    meanIntervalMs: number;
+    swarm: boolean;
+    startMs: number;
+    nodes: string[];
+    peers?: string[];
+    meanDurationMs?: Record<string, number>;
+  } | null;
 }
 
 export interface RunReport {
@@ -160,6 +168,7 @@ export function runScenarioDetailed(s: Scenario, opts: RunOptions): DetailedRun 
       startMs,
       nodes: [...nodes],
       ...(s.nemesis.peers ? { peers: [...s.nemesis.peers] } : {}),
+      ...(s.nemesis.meanDurationMs ? { meanDurationMs: { ...s.nemesis.meanDurationMs } } : {}),
     };
   }
   // An `on` fault fires only if its trigger and its time fall within the fault phase.

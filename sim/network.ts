@@ -102,7 +102,6 @@ export const DEFAULT_CHANNEL = 'default';
 
 /** A directed link between two nodes, shared by the connections of every channel between them. */
 interface Link {
-  readonly key: string;
   readonly config: LinkConfig;
   /** Latency draws (the stream of the link, whichever channel a message takes). */
   readonly rng: Rng;
@@ -117,6 +116,8 @@ interface Direction {
   readonly from: string;
   readonly to: string;
   readonly channel: string;
+  /** The link's latency with the channel's overrides (`NetworkConfig.channels`), merged once. */
+  readonly latency: LinkConfig;
   queue: InFlight[];
   head: number;
   lastArriveMs: number;
@@ -192,8 +193,7 @@ export class Network {
       departMs = Math.max(now, link.busyUntilMs) + size / bw;
       link.busyUntilMs = departMs;
     }
-    const override = this.config.channels?.[channel];
-    const lat = override === undefined ? link.config : { ...link.config, ...override };
+    const lat = dir.latency;
     let latency = lat.baseMs + link.rng.next() * lat.jitterMs;
     if (lat.tailProbability > 0 && link.rng.chance(lat.tailProbability)) latency += link.rng.exp(lat.tailMeanMs);
     // Round to microseconds so traces stay readable; keep FIFO within the connection.
@@ -427,7 +427,7 @@ export class Network {
     if (link === undefined) {
       const override = this.config.links?.[k];
       const config = override === undefined ? this.config.link : { ...this.config.link, ...override };
-      link = { key: k, config, rng: this.host.stream(`net/${k}`), busyUntilMs: 0, clogUntilMs: 0, dirs: [] };
+      link = { config, rng: this.host.stream(`net/${k}`), busyUntilMs: 0, clogUntilMs: 0, dirs: [] };
       this.links.set(k, link);
     }
     return link;
@@ -435,7 +435,9 @@ export class Network {
 
   private direction(from: string, to: string, channel: string): Direction {
     const link = this.link(from, to);
-    const dir: Direction = { from, to, channel, queue: [], head: 0, lastArriveMs: 0, clogUntilMs: 0, giveUpAtMs: undefined, link };
+    const override = this.config.channels?.[channel];
+    const latency = override === undefined ? link.config : { ...link.config, ...override };
+    const dir: Direction = { from, to, channel, latency, queue: [], head: 0, lastArriveMs: 0, clogUntilMs: 0, giveUpAtMs: undefined, link };
     link.dirs.push(dir);
     return dir;
   }

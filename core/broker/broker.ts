@@ -157,12 +157,14 @@ export class Broker implements Node<KafkaMessage> {
   }
 
   onDisconnect(_ctx: NodeContext<KafkaMessage>, peer: string, channel: string): void {
-    // Parked fetches came in on the default channel (replica fetchers and consumers).
-    this.parkedFetches = this.parkedFetches.filter((f) => {
-      if (f.from !== peer || channel !== channelOf('Fetch')) return true;
-      this.timers.cancel(f.timer);
-      return false;
-    });
+    // Parked fetches came in on the Fetch channel (replica fetchers and consumers).
+    if (channel === channelOf('Fetch')) {
+      this.parkedFetches = this.parkedFetches.filter((f) => {
+        if (f.from !== peer) return true;
+        this.timers.cancel(f.timer);
+        return false;
+      });
+    }
     this.rpc.onDisconnect(peer, channel);
   }
 
