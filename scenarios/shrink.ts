@@ -12,8 +12,23 @@
 //   3. drop a consumer or a producer; end the fault phase just after its last fault or send;
 //   4. drop chunks of explicit sends, down to single ones; drop single faults;
 //   5. make one fault milder: halve a pause, clog or disk fault's duration, a clock step or drift;
-//      halve a producer's rate.
-// Every candidate is checked by parseScenario; one that does not parse is not tried.
+//      halve a producer's rate;
+//   6. drop faults that belong together (a race found by the nemesis often needs all of a dozen
+//      faults but one, yet fails again without two of them): an outage with its repair (a crash,
+//      wipe or shutdown and the node's next restart, a partition and its heal); a repair with the
+//      next outage of the same thing (a restart and the node's next crash: one longer outage; a heal
+//      and the next partition); any two faults, in schedules of at most PAIR_LIMIT faults. Each of
+//      these also drops the repairs it leaves with nothing to repair (a restart of a running node,
+//      a heal with no partition or clog in force);
+//   7. rewrite without dropping: two partitions in a row become one (the second's shape from the
+//      first's time); a simpler partition shape (a one-node side becomes `isolate`, three sides
+//      become two); a fault moved to the time of the fault before or after it, its repair moving
+//      with it, where this leaves fewer different fault times.
+// Every candidate is checked by parseScenario; one that does not parse is not tried. No edit adds
+// faults, and those that keep every fault leave something smaller: fewer different fault times (a
+// move), fewer named nodes or sides (a simpler shape), a shorter duration or a lower rate; so the
+// walk cannot go round in a circle. As a guard, a candidate the walk has already moved through is
+// not tried again, nor one listed twice (two drops that orphan the same repair).
 //
 // Runs go to a worker pool when one is given: while fast-check waits for candidate i, candidates
 // i+1 … i+W-1 of the same list already run on the other workers (speculation; at most W-1 runs
@@ -84,6 +99,8 @@ export async function shrinkFailure(o: ShrinkOptions): Promise<ShrinkResult> {
   let runCount = 0;
   let steps = 0;
   let timedOut = false;
+  // The scenarios the walk has moved through (each failed).
+  const walked = new Set<string>([JSON.stringify(original)]);
 
   const evaluate = (json: Json): Promise<RunReport> => {
     const key = JSON.stringify(json);
@@ -113,7 +130,9 @@ export async function shrinkFailure(o: ShrinkOptions): Promise<ShrinkResult> {
         const r = done.get(JSON.stringify(j));
         return r?.violations[0]?.atMs;
       };
-      return new fc.Stream(speculate(candidates(value, at), lookahead, evaluate, () => performance.now() > deadline)).map((c) => new fc.Value(c, undefined));
+      return new fc.Stream(speculate(candidates(value, at, walked), lookahead, evaluate, () => performance.now() > deadline)).map(
+        (c) => new fc.Value(c, undefined),
+      );
     }
   }
 
@@ -124,7 +143,10 @@ export async function shrinkFailure(o: ShrinkOptions): Promise<ShrinkResult> {
         return true;
       }
       const fails = stillFails(await evaluate(json), f, target);
-      if (fails && json !== original) steps++;
+      if (fails && json !== original) {
+        steps++;
+        walked.add(JSON.stringify(json));
+      }
       return !fails;
     }),
     { numRuns: 1, seed: 1, endOnFailure: false },
@@ -191,9 +213,15 @@ function* speculate(source: Iterator<Json>, width: number, evaluate: (j: Json) =
 // ---------------------------------------------------------------------------------------------
 // Candidates
 
-function* candidates(s: Json, firstViolationAt?: (s: Json) => number | undefined): Generator<Json> {
+export function* candidates(s: Json, firstViolationAt?: (s: Json) => number | undefined, walked?: ReadonlySet<string>): Generator<Json> {
+  // Each candidate once per list, and none the walk has already been through (a guard: no edit
+  // should lead back to one).
+  const seen = new Set<string>();
   const valid = function* (xs: Iterable<Json>): Generator<Json> {
     for (const x of xs) {
+      const key = JSON.stringify(x);
+      if (seen.has(key) || walked?.has(key) === true) continue;
+      seen.add(key);
       try {
         parseScenario(x, 'candidate');
         yield x;
@@ -223,6 +251,16 @@ function* candidates(s: Json, firstViolationAt?: (s: Json) => number | undefined
   // 5. Milder faults and lower rates.
   yield* valid(milderFaults(s));
   yield* valid(lowerRates(s));
+  // 6. Faults that belong together: an outage with its repair, repairs left with nothing to repair,
+  //    two outages merged into one, any two faults of a short schedule.
+  yield* valid(dropWithRepair(s));
+  yield* valid(mergeOutages(s));
+  yield* valid(dropPairs(s));
+  // 7. Simpler faults at other times: partitions merged or of a simpler shape; a fault (with its
+  //    repair) moved to the time of the fault before or after it.
+  yield* valid(mergePartitions(s));
+  yield* valid(simplerPartitions(s));
+  yield* valid(moveFaults(s));
 }
 
 function clone(s: Json): Json {
@@ -406,6 +444,227 @@ function* lowerRates(s: Json): Generator<Json> {
     (arr(c.producers)[i] as Json).ratePerSec = Math.floor(rate / 2);
     yield c;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edits over the fault schedule's outages (steps 6 and 7). Only faults with an `atMs` take part:
+// those with an `on` trigger have no time to order them by.
+
+/** Faults that take a node down until a `restart`. */
+const DOWN_FAULTS = new Set(['crash', 'wipe', 'shutdown']);
+/** All-pairs drops only for schedules this short (n·(n−1)/2 candidates). */
+export const PAIR_LIMIT = 16;
+
+/** Indices of the faults with an `atMs`, in the order they fire (by time, then list position). */
+export function timeline(faults: readonly Json[]): number[] {
+  return faults
+    .map((f, i) => ({ i, at: f.atMs }))
+    .filter((x): x is { i: number; at: number } => typeof x.at === 'number')
+    .sort((a, b) => a.at - b.at || a.i - b.i)
+    .map((x) => x.i);
+}
+
+/**
+ * The fault that ends fault `i`'s outage: for a crash, wipe or shutdown the node's next `restart`;
+ * for a partition the next `heal`, unless another partition replaces it first.
+ */
+export function repairOf(faults: readonly Json[], i: number): number | undefined {
+  const f = faults[i] as Json;
+  const order = timeline(faults);
+  const pos = order.indexOf(i);
+  if (pos < 0) return undefined;
+  for (const j of order.slice(pos + 1)) {
+    const g = faults[j] as Json;
+    if (DOWN_FAULTS.has(String(f.fault)) && g.node === f.node) {
+      if (g.fault === 'restart') return j;
+      if (DOWN_FAULTS.has(String(g.fault))) continue; // a second outage fault while down: keep looking
+    }
+    if (f.fault === 'partition') {
+      if (g.fault === 'heal') return j;
+      if (g.fault === 'partition') return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Repairs with nothing to repair: a `restart` of a node that is running, a `heal` while no
+ * partition or clog is in force. A node or the network that an `on` fault may break is left alone.
+ */
+export function orphanRepairs(faults: readonly Json[]): number[] {
+  const triggered = faults.filter((f) => typeof f.atMs !== 'number');
+  const mayBreak = new Set(triggered.filter((f) => DOWN_FAULTS.has(String(f.fault))).map((f) => String(f.node)));
+  const netMayBreak = triggered.some((f) => f.fault === 'partition' || f.fault === 'clog');
+  const down = new Set<string>();
+  let partitioned = false;
+  let clogUntil = Number.NEGATIVE_INFINITY;
+  const out: number[] = [];
+  for (const i of timeline(faults)) {
+    const f = faults[i] as Json;
+    const at = f.atMs as number;
+    const node = String(f.node);
+    if (DOWN_FAULTS.has(String(f.fault))) down.add(node);
+    else if (f.fault === 'restart') {
+      if (!down.has(node) && !mayBreak.has(node)) out.push(i);
+      down.delete(node);
+    } else if (f.fault === 'partition') partitioned = true;
+    else if (f.fault === 'clog') clogUntil = Math.max(clogUntil, at + Number(f.durationMs));
+    else if (f.fault === 'heal') {
+      if (!partitioned && clogUntil <= at && !netMayBreak) out.push(i);
+      partitioned = false;
+      clogUntil = Number.NEGATIVE_INFINITY;
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+function withoutFaults(s: Json, drop: Iterable<number>): Json {
+  const gone = new Set(drop);
+  const c = clone(s);
+  c.faults = (arr(c.faults) as Json[]).filter((_, i) => !gone.has(i));
+  return c;
+}
+
+/** `withoutFaults`, and with them every repair that this leaves with nothing to repair (a restart whose crash went). */
+export function withoutFaultsAndRepairs(s: Json, drop: Iterable<number>): Json {
+  const gone = new Set(drop);
+  const faults = arr(s.faults) as Json[];
+  const before = new Set(orphanRepairs(faults));
+  const kept = faults.map((_, i) => i).filter((i) => !gone.has(i));
+  const after = orphanRepairs(kept.map((i) => faults[i] as Json));
+  for (const k of after) if (!before.has(kept[k] as number)) gone.add(kept[k] as number);
+  return withoutFaults(s, gone);
+}
+
+/** Each outage dropped together with its repair: a crash, wipe or shutdown and its restart; a partition and its heal. */
+export function* dropWithRepair(s: Json): Generator<Json> {
+  const faults = arr(s.faults) as Json[];
+  for (let i = 0; i < faults.length; i++) {
+    const j = repairOf(faults, i);
+    if (j !== undefined) yield withoutFaultsAndRepairs(s, [i, j]);
+  }
+}
+
+/**
+ * Two outages of the same thing merged into one: a restart dropped together with the node's next
+ * crash or shutdown (it stays down from the first outage to the end of the second), a heal with
+ * the next partition (the first partition lasts until the second's heal).
+ */
+export function* mergeOutages(s: Json): Generator<Json> {
+  const faults = arr(s.faults) as Json[];
+  const order = timeline(faults);
+  const orphans = new Set(orphanRepairs(faults));
+  for (let p = 0; p < order.length; p++) {
+    const j = order[p] as number;
+    const g = faults[j] as Json;
+    if (orphans.has(j) || (g.fault !== 'restart' && g.fault !== 'heal')) continue;
+    for (const k of order.slice(p + 1)) {
+      const h = faults[k] as Json;
+      if (g.fault === 'restart' && h.node === g.node) {
+        if (h.fault === 'crash' || h.fault === 'shutdown') yield withoutFaultsAndRepairs(s, [j, k]);
+        if (h.fault === 'restart' || DOWN_FAULTS.has(String(h.fault))) break;
+      }
+      if (g.fault === 'heal') {
+        if (h.fault === 'partition') yield withoutFaultsAndRepairs(s, [j, k]);
+        if (h.fault === 'partition' || h.fault === 'heal') break;
+      }
+    }
+  }
+}
+
+/** Any two faults dropped (schedules of at most PAIR_LIMIT faults), earliest pairs first, with the repairs this orphans. */
+export function* dropPairs(s: Json): Generator<Json> {
+  const n = arr(s.faults).length;
+  if (n > PAIR_LIMIT) return;
+  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) yield withoutFaultsAndRepairs(s, [a, b]);
+}
+
+const SHAPE_KEYS = ['sides', 'oneWay', 'isolate'] as const;
+
+function setShape(f: Json, from: Json): void {
+  for (const k of SHAPE_KEYS) delete f[k];
+  for (const k of SHAPE_KEYS) if (from[k] !== undefined) f[k] = clone({ v: from[k] }).v;
+}
+
+/** Two partitions in a row (no heal between) merged: the first takes the second's shape, the second goes. */
+export function* mergePartitions(s: Json): Generator<Json> {
+  const faults = arr(s.faults) as Json[];
+  const order = timeline(faults).filter((i) => faults[i]?.fault === 'partition' || faults[i]?.fault === 'heal');
+  for (let p = 0; p + 1 < order.length; p++) {
+    const i = order[p] as number;
+    const k = order[p + 1] as number;
+    if (faults[i]?.fault !== 'partition' || faults[k]?.fault !== 'partition') continue;
+    const c = withoutFaults(s, [k]);
+    setShape((arr(c.faults) as Json[])[i < k ? i : i - 1] as Json, faults[k] as Json);
+    yield c;
+  }
+}
+
+/** Partitions of a simpler shape: a one-node side of `sides` becomes `isolate`; three or more sides lose one (its nodes join the side before). */
+export function* simplerPartitions(s: Json): Generator<Json> {
+  const faults = arr(s.faults) as Json[];
+  for (let i = 0; i < faults.length; i++) {
+    const f = faults[i] as Json;
+    if (f.fault !== 'partition' || !Array.isArray(f.sides)) continue;
+    const sides = f.sides as string[][];
+    for (const side of sides) {
+      if (side.length !== 1) continue;
+      const c = clone(s);
+      setShape((arr(c.faults) as Json[])[i] as Json, { isolate: side[0] });
+      yield c;
+    }
+    for (let k = 1; k < sides.length && sides.length > 2; k++) {
+      const merged = sides.map((side) => [...side]);
+      merged[k - 1] = [...(merged[k - 1] as string[]), ...(merged[k] as string[])];
+      merged.splice(k, 1);
+      const c = clone(s);
+      ((arr(c.faults) as Json[])[i] as Json).sides = merged;
+      yield c;
+    }
+  }
+}
+
+/** How many different times the faults with an `atMs` fire at. */
+export function distinctTimes(faults: readonly Json[]): number {
+  return new Set(faults.map((f) => f.atMs).filter((t) => typeof t === 'number')).size;
+}
+
+/**
+ * A fault moved to the time of the fault that fires before it, then to the time of the one after
+ * it; its repair (if any) moves by as much. The list stays in time order. Only moves that leave
+ * fewer different fault times are proposed: the walk cannot take more of them than there are
+ * times (without that, measured: a restart and a heal moved back and forth for 300 runs).
+ */
+export function* moveFaults(s: Json): Generator<Json> {
+  const faults = arr(s.faults) as Json[];
+  const order = timeline(faults);
+  const times = [...new Set(order.map((i) => faults[i]?.atMs as number))];
+  for (const i of order) {
+    const t = faults[i]?.atMs as number;
+    const ti = times.indexOf(t);
+    const repair = repairOf(faults, i);
+    for (const to of [times[ti - 1], times[ti + 1]]) {
+      if (to === undefined) continue;
+      const c = clone(s);
+      const cf = arr(c.faults) as Json[];
+      (cf[i] as Json).atMs = to;
+      if (repair !== undefined) (cf[repair] as Json).atMs = (faults[repair]?.atMs as number) + (to - t);
+      if (distinctTimes(cf) >= times.length) continue;
+      c.faults = inTimeOrder(cf);
+      yield c;
+    }
+  }
+}
+
+/** The faults with an `atMs` sorted by it (stable) in the slots they occupy; `on` faults stay where they are. */
+function inTimeOrder(faults: Json[]): Json[] {
+  const slots = faults.map((f, i) => (typeof f.atMs === 'number' ? i : -1)).filter((i) => i >= 0);
+  const sorted = slots.map((i) => faults[i] as Json).sort((a, b) => (a.atMs as number) - (b.atMs as number));
+  const out = [...faults];
+  slots.forEach((slot, k) => {
+    out[slot] = sorted[k] as Json;
+  });
+  return out;
 }
 
 export function sizeOf(s: Json): ScenarioSize {
