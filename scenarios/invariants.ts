@@ -27,6 +27,13 @@
 //   removed it by truncation in its current process (the protocol destroying a copy is never an
 //   excuse). Otherwise the loss is the guarantee model's to judge, and the committed prefix is cut.
 //
+// - a replica's high watermark read from the replication-offset checkpoint at start is a claim
+//   only once confirmed: LogMatching ignores it until the replica leads or a leader's fetch
+//   response gives it one. Kafka writes that checkpoint every 5 s, not on truncation, so after a
+//   crash it may cover records the log has since replaced (search-kip-279 seed 622: b1 restarts
+//   with HW 482 over an epoch-2 tail that the new leader's epoch 3 overwrote from 441; its first
+//   fetch would truncate it to 441).
+//
 // Tracking is per process incarnation where the broker's own state resets on restart: a broker
 // replays the controller's metadata log from offset 0 at every start, so its leader epochs start
 // again from the beginning (LeaderEpochMonotonic and HighWatermarkMonotonic are per incarnation).
@@ -49,6 +56,8 @@ export interface BatchView {
 
 export interface LogView {
   readonly highWatermark: number;
+  /** The high watermark is still the checkpointed one read at load (PartitionLog); absent: false. */
+  readonly highWatermarkFromCheckpoint?: boolean;
   readonly logEndOffset: number;
   readonly batches: readonly BatchView[];
   latestEpoch(): number;
@@ -521,7 +530,10 @@ class InvariantEngine {
         }
         const role = part?.role ?? 'none';
         const leaderEpoch = part?.leaderEpoch ?? -1;
-        const hw = log.highWatermark;
+        // A replica that is not leading and whose high watermark is still the checkpointed one
+        // (no leader has told it one since it loaded its log) claims nothing yet: LogMatching
+        // compares it from the first high watermark a leader gives it.
+        const hw = role !== 'leader' && log.highWatermarkFromCheckpoint === true ? 0 : log.highWatermark;
         const batches = log.batches;
         const n = batches.length;
         const last = batches[n - 1];

@@ -155,6 +155,14 @@ export class PartitionLog {
   private startOffset = 0;
   private endOffset = 0;
   private hw = 0;
+  /**
+   * The high watermark is still the one read from the replication-offset checkpoint at load: no
+   * leader has told it since (a follower's fetch) and it has not led it forward. Kafka writes that
+   * checkpoint every replica.high.watermark.checkpoint.interval.ms, not on truncation, so after a
+   * crash it may name offsets whose records the log has since replaced. Observation only (for the
+   * invariants); the broker does not read it.
+   */
+  private hwFromCheckpoint = false;
   private recoveryPointOffset = 0;
   /** The highest offset a flush was issued for (so that a flush policy does not re-issue it). */
   private flushIssuedOffset = 0;
@@ -187,6 +195,10 @@ export class PartitionLog {
   }
   get highWatermark(): number {
     return this.hw;
+  }
+  /** True while the high watermark is the checkpointed one read at load (see `hwFromCheckpoint`). */
+  get highWatermarkFromCheckpoint(): boolean {
+    return this.hwFromCheckpoint;
   }
   /** Every offset below it is known to be durable (flushed). */
   get recoveryPoint(): number {
@@ -415,6 +427,7 @@ export class PartitionLog {
     this.recoveryPointOffset = clean ? this.endOffset : Math.max(this.startOffset, Math.min(opts.recoveryPoint, this.endOffset));
     this.flushIssuedOffset = this.recoveryPointOffset;
     this.hw = Math.max(this.startOffset, Math.min(opts.highWatermark, this.endOffset));
+    this.hwFromCheckpoint = true;
     this.deps.trace('log.recovered', {
       topic: this.topic,
       partition: this.partition,
@@ -689,6 +702,7 @@ export class PartitionLog {
   /** Set the high watermark, clamped to [logStartOffset, LEO]; it may go down (a follower takes the leader's). Returns it. */
   updateHighWatermark(hw: number): number {
     this.hw = Math.max(this.startOffset, Math.min(hw, this.endOffset));
+    this.hwFromCheckpoint = false;
     return this.hw;
   }
 
@@ -697,6 +711,7 @@ export class PartitionLog {
     if (hw > this.endOffset) throw new Error(`${this.name}: high watermark ${hw} beyond the log end offset ${this.endOffset}`);
     if (hw <= this.hw) return false;
     this.hw = hw;
+    this.hwFromCheckpoint = false;
     return true;
   }
 

@@ -118,6 +118,7 @@ describe('invariant rules on plain data', () => {
 
 class FakeLog implements LogView {
   highWatermark = 0;
+  highWatermarkFromCheckpoint = false;
   batches: BatchView[] = [];
   get logEndOffset(): number {
     return (this.batches[this.batches.length - 1]?.lastOffset ?? -1) + 1;
@@ -323,6 +324,27 @@ describe('invariants on a tiny world', () => {
     });
     expect(x.world.firstFailure).toMatchObject({ name: 'LogMatching' });
     expect(x.world.firstFailure?.detail).toMatch(/^t-0: b2 \(HW 10, epoch 0\) and b3 \(HW 10, epoch 0\) differ at offset 5, below both high watermarks/);
+  });
+
+  it('LogMatching: a follower high watermark still read from the checkpoint claims nothing until a fetch response sets one', () => {
+    const x = tiny();
+    committedStart(x);
+    x.step(() => {
+      // b2 restarted with a stale checkpoint: HW 10 over a tail the leader b1 has since replaced.
+      const b2 = x.b('b2').p.log;
+      b2.batches.push(batch(5, 9, 0, 3));
+      b2.highWatermarkFromCheckpoint = true;
+      b2.highWatermark = 10;
+      const b1 = x.b('b1').p.log;
+      b1.batches.push(batch(5, 9, 0, 2));
+      b1.highWatermark = 10;
+    });
+    expect(x.world.firstFailure).toBeUndefined();
+    x.step(() => {
+      x.b('b2').p.log.highWatermarkFromCheckpoint = false; // a leader's fetch response gave it HW 10
+    });
+    expect(x.world.firstFailure).toMatchObject({ name: 'LogMatching' });
+    expect(x.world.firstFailure?.detail).toMatch(/^t-0: b2 \(HW 10, epoch 0\) and b1 \(HW 10, epoch 0\) differ at offset 5/);
   });
 
   it('LogMatching: a truncation and re-append inside one event is seen through the trace', () => {

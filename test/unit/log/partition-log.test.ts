@@ -236,6 +236,12 @@ describe('partition log: recovery', () => {
     expect(after.logEndOffset).toBe(60);
     expect(after.recoveryPoint).toBe(60);
     expect(after.highWatermark).toBe(60);
+    // Read from the checkpoint until a leader's answer sets it or leading moves it forward.
+    expect(after.highWatermarkFromCheckpoint).toBe(true);
+    after.maybeIncrementHighWatermark(60);
+    expect(after.highWatermarkFromCheckpoint).toBe(true); // not forward: still the checkpointed value
+    after.updateHighWatermark(59);
+    expect(after.highWatermarkFromCheckpoint).toBe(false);
     expect(after.segments).toEqual(segs);
     expect(r.node().trace('log.recovered')).toMatchObject({ clean: true, validatedSegments: 0, truncatedBytes: 0 });
   });
