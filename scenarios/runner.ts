@@ -14,7 +14,12 @@
 //      every partition led, its ISR all its replicas (in the controller's view, and in fact: each
 //      follows the leader's epoch and holds its log end), the leader's high watermark at its log end,
 //      every producer done (nothing outstanding, nothing left to send) and every consumer at the high
-//      watermark — checked every second of simulated time.
+//      watermark — checked every second of simulated time. A consumer's position is its own (after
+//      any reset or detected truncation), not the offset after the last record it read: that record
+//      may be gone (an unclean election truncated the log under it), and a position past the leader's
+//      log end, or one still to be validated, is not caught up. With fix.kip-320 the consumer must
+//      also know the leader's current epoch: until it does it has not validated its position against
+//      that leader's log (with the fix off it never validates, so its epoch proves nothing).
 //   5. Judgement. `invalid`: an invariant failed (during the run, or at the end: ReplicasConverge,
 //      judged only once converged), a node's handler threw, or the guarantee model reports an
 //      anomaly it does not allow. Otherwise `unknown`: the cluster did not converge within the
@@ -23,6 +28,7 @@
 //      not counted: they are what non-convergence looks like from a consumer.
 
 import type { Broker } from '../core/broker/broker.js';
+import type { Consumer } from '../core/client/consumer.js';
 import type { ConfigValue } from '../core/config.js';
 import type { Controller } from '../core/controller/controller.js';
 import { CHANNELS, NO_LEADER, tpKey } from '../core/protocol.js';
@@ -314,15 +320,12 @@ interface Observer {
   counts: { faults: number; crashes: number; elections: number; uncleanElections: number; truncations: number };
   /** Values invoked by a producer's current incarnation and not yet answered. */
   pending: Map<string, Set<string>>;
-  /** Per consumer and partition: the offset after the last record it polled. */
-  positions: Map<string, number>;
   history(): { sent: number; acked: number; failed: number; indeterminate: number; polled: number; maxAckGapMs: number };
 }
 
 function observe(c: Cluster, s: Scenario): Observer {
   const counts = { faults: 0, crashes: 0, elections: 0, uncleanElections: 0, truncations: 0 };
   const pending = new Map<string, Set<string>>(s.producers.map((p) => [p.id, new Set<string>()]));
-  const positions = new Map<string, number>();
   let sent = 0;
   let acked = 0;
   let failed = 0;
@@ -377,8 +380,6 @@ function observe(c: Cluster, s: Scenario): Observer {
         } else if (f.f === 'poll' && f.type === 'ok') {
           const offsets = (f.offsets as readonly number[] | undefined) ?? [];
           polled += offsets.length;
-          const last = offsets[offsets.length - 1];
-          if (last !== undefined) positions.set(`${r.node} ${f.topic}-${f.partition}`, last + 1);
         }
         return;
       }
@@ -387,7 +388,6 @@ function observe(c: Cluster, s: Scenario): Observer {
   return {
     counts,
     pending,
-    positions,
     history: () => {
       let open = 0;
       for (const p of pending.values()) open += p.size;
@@ -403,6 +403,7 @@ function convergence(c: Cluster, s: Scenario, o: Observer): string[] {
   for (const n of w.nodeNames) if (!w.isUp(n)) out.push(`${n} is down`);
   const controller = w.nodeState<Controller>(CONTROLLER_NODE);
   const hw = new Map<string, number>();
+  const epochs = new Map<string, number>();
   if (controller !== undefined) {
     for (const t of s.topics) {
       for (let p = 0; p < t.partitions; p++) {
@@ -427,6 +428,7 @@ function convergence(c: Cluster, s: Scenario, o: Observer): string[] {
         }
         const log = part.log;
         hw.set(key, log.highWatermark);
+        epochs.set(key, reg.leaderEpoch);
         if (log.highWatermark !== log.logEndOffset) out.push(`${key}: ${leader}'s high watermark ${log.highWatermark} < log end ${log.logEndOffset}`);
         // The controller's ISR can be stale (a broker that just lost power is in it until its
         // session expires): every replica must itself follow this epoch and hold the leader's log end.
@@ -445,14 +447,20 @@ function convergence(c: Cluster, s: Scenario, o: Observer): string[] {
     if (w.isUp(p.id) && p.ops.some((op) => op.atMs > w.localTime(p.id))) out.push(`${p.id}: explicit sends still to come`);
   }
   for (const k of s.consumers) {
+    const consumer = w.nodeState<Consumer>(k.id);
     const topic = s.topics.find((t) => t.name === k.topic);
     const parts = k.partitions ?? Array.from({ length: topic?.partitions ?? 0 }, (_, i) => i);
     for (const p of parts) {
       const key = tpKey({ topic: k.topic, partition: p });
       const high = hw.get(key);
       if (high === undefined) continue;
-      const pos = o.positions.get(`${k.id} ${key}`) ?? 0;
-      if (pos < high) out.push(`${k.id}: at ${key} offset ${pos}, high watermark ${high}`);
+      const pos = consumer?.position(p);
+      const epoch = epochs.get(key) as number;
+      if (pos === undefined) out.push(`${k.id}: no position on ${key}`);
+      else if (pos.state !== 'fetching') out.push(`${k.id}: ${key} ${pos.state} (position ${pos.offset})`);
+      else if (consumer?.kip320 === true && pos.currentLeaderEpoch !== epoch)
+        out.push(`${k.id}: at ${key} offset ${pos.offset} with leader epoch ${pos.currentLeaderEpoch}, not yet validated against epoch ${epoch}`);
+      else if (pos.offset !== high) out.push(`${k.id}: at ${key} offset ${pos.offset}, high watermark ${high}`);
     }
   }
   return out;

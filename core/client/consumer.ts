@@ -69,7 +69,8 @@ export class Consumer implements Node<KafkaMessage> {
   private readonly config: KafkaConfig;
   private readonly topic: string;
   private readonly options: ConsumerOptions;
-  private readonly kip320: boolean;
+  /** fix.kip-320: the consumer validates its position after a leader change. */
+  readonly kip320: boolean;
   private readonly resetPolicy: string;
 
   private ctx!: NodeContext<KafkaMessage>;

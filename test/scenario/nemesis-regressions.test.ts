@@ -1,5 +1,7 @@
 // Regressions found by random search, kept as named seeds.
 import { expect, it } from 'vitest';
+import type { Broker } from '../../core/broker/broker.js';
+import type { Consumer } from '../../core/client/consumer.js';
 import { buildCluster } from '../../scenarios/cluster.js';
 import { replicasDiverge } from '../../scenarios/final-state.js';
 import { installInvariants } from '../../scenarios/invariants.js';
@@ -76,4 +78,32 @@ it('a follower whose epoch cache ends in an epoch the leader never had drops it 
   // ≈ 400 fetches per simulated second, and b2 never rejoined the ISR (verdict unknown).
   const r = runScenario(builtinScenario('search-kip-966'), { seed: 233 });
   expect(r.verdict).toBe('valid');
+});
+
+it('a consumer is not caught up while its position is its last read in a log since truncated, or one not yet validated (search-kip-320 seeds 908, 1523, 1680)', async () => {
+  const { builtinScenario } = await import('../../scenarios/builtin/index.js');
+  const { runScenarioDetailed } = await import('../../scenarios/runner.js');
+  const { leaderOf } = await import('../../scenarios/final-state.js');
+  // 908 and 1680: k1 read t-0 up to 752 (908) from an uncleanly elected leader; later leaders
+  // truncated that log to 521 and refilled it only to 732, and k1, backing off with stale metadata,
+  // had not validated its position. 1523: k1 detected the truncation (785 → 608) but had not read
+  // again. Each time the liveness check took the offset after k1's last read (753, 770, 785) as its
+  // position, found it at or above the high watermark and ended the run: the records above the
+  // divergence were judged never polled ("unseen"), though k1 would validate and read them.
+  for (const seed of [908, 1523, 1680]) {
+    const { report, cluster } = runScenarioDetailed(builtinScenario('search-kip-320'), { seed });
+    expect({ seed, verdict: report.verdict, violations: report.violations.slice(0, 1) }).toEqual({ seed, verdict: 'valid', violations: [] });
+    // Converged means every position is the current leader's high watermark, known in its epoch.
+    const k1 = cluster.world.nodeState<Consumer>('k1');
+    for (let p = 0; p < 8; p++) {
+      const leader = leaderOf(cluster, 't', p) as string;
+      const part = cluster.world.nodeState<Broker>(leader)?.partitions.get(`t-${p}`);
+      expect({ seed, p, offset: k1?.position(p)?.offset, epoch: k1?.position(p)?.currentLeaderEpoch }).toEqual({
+        seed,
+        p,
+        offset: part?.log.highWatermark,
+        epoch: part?.leaderEpoch,
+      });
+    }
+  }
 });
