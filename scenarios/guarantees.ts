@@ -7,8 +7,9 @@
 //       corruption) — Kafka's promise that committed data survives while one in-sync replica
 //       stays alive. A copy removed by the protocol (truncation) still counts as surviving: if the
 //       protocol destroyed the last copies, the report names the replica, time, rule and message.
-//   Duplicates and reorderings are permitted only without idempotence; anomalies that follow from
-//   a permitted loss (the offsets it freed are reused) are permitted; anything else is a violation.
+//   Duplicates and reorderings are permitted only without idempotence, or (e) with it, where an
+//   epoch bump rewrote a batch; anomalies that follow from a permitted loss (the offsets it freed
+//   are reused) are permitted; anything else is a violation.
 //   A consumer that misses records is not excused by a loss or an unclean election as such (that
 //   is KAFKA-6880, the silent skip KIP-320 fixed), with one exception, (d):
 //   (d) KIP-320's truncation detection is best effort after an unclean election: the consumer asks
@@ -19,6 +20,19 @@
 //       o — it detected a truncation (the answer e was below p and it moved there, o < e) or was
 //       told e ≥ p and kept p (o < p) — having read a different record at o before (its log diverged
 //       from the final log at o, below where it went on).
+//   (e) An idempotent producer that bumps its epoch on OUT_OF_ORDER_SEQUENCE_NUMBER (or after a
+//       failed batch) restarts its unacknowledged batches of the partition at sequence 0 under the
+//       new epoch (Kafka 4.x TransactionManager.bumpIdempotentProducerEpoch → startSequencesAtBeginning),
+//       and the broker sees each rewrite as a new batch. So a duplicate of v is permitted when such a
+//       bump (`producer.epoch-bump`) rewrote v's batch after an attempt that may have been written
+//       (`maybeWritten`: in flight, or answered with an error a broker may return after appending).
+//       This happens in Kafka when more than 5 batches of a partition are unacknowledged — 5 in flight
+//       to an old leader, more sent to the new one — so the oldest falls out of the broker's 5-batch
+//       duplicate window (ProducerStateEntry.NUM_BATCHES_TO_RETAIN), its retry is answered
+//       OUT_OF_ORDER_SEQUENCE_NUMBER, and being the next sequence after the last acknowledged one it
+//       makes the producer bump its epoch. A reordering (a sent before b, written after it) is
+//       permitted when a bump rewrote a's batch and b had been written under the old epoch by then
+//       (acknowledged before the bump, or in a rewritten batch that may have been written).
 //
 // How the checker knows what was committed and who held it. It is installed before the run and
 // mirrors, for every broker and partition, the live log's batches (by object identity: a log only
@@ -140,6 +154,15 @@ interface ProducerInfo {
   idempotent: boolean;
 }
 
+/** An idempotent producer's epoch bump (`producer.epoch-bump`): the values whose batches it rewrote. */
+interface EpochBump {
+  atMs: number;
+  producerEpoch: number;
+  rewritten: Set<string>;
+  /** Of those, the values an earlier attempt may have written. */
+  maybeWritten: Set<string>;
+}
+
 /** A RunChecker that also exposes what it tracked, for tests and reports. */
 export interface GuaranteeChecker extends RunChecker {
   /** The committed record of a value, if it was committed. */
@@ -163,6 +186,7 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
   const commits = new Map<string, Commit>();
   const unclean = new Map<string, UncleanElection[]>();
   const producers = new Map<string, ProducerInfo>();
+  const bumps = new Map<string, EpochBump[]>();
   /** Per partition, the answers to the consumers' position validations; per consumer and partition, its last validation. */
   const answers = new Map<string, ValidationAnswer[]>();
   const validations = new Map<string, ValidationAnswer['validated']>();
@@ -417,6 +441,14 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       case 'producer.start':
         producers.set(r.node, { acks: Number(r.fields?.acks ?? -1), idempotent: r.fields?.idempotent === true });
         break;
+      case 'producer.epoch-bump': {
+        const f = r.fields ?? {};
+        const values = (x: unknown): Set<string> => new Set(Array.isArray(x) ? x.map(String) : []);
+        let l = bumps.get(r.node);
+        if (l === undefined) bumps.set(r.node, (l = []));
+        l.push({ atMs: r.timeMs, producerEpoch: Number(f.producerEpoch), rewritten: values(f.rewritten), maybeWritten: values(f.maybeWritten) });
+        break;
+      }
       case 'controller.elect': {
         const reason = String(r.fields?.reason ?? '');
         if (!/unclean election/.test(reason)) break; // not "registered after an unclean shutdown"
@@ -468,7 +500,7 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       highWatermark,
       ...(options.consumersRanToEnd === undefined ? {} : { consumersRanToEnd: options.consumersRanToEnd }),
     });
-    return judge(raw, { commits, unclean, producers, answers, history, defaultAcks: c.config.str('acks') });
+    return judge(raw, { commits, unclean, producers, bumps, answers, history, defaultAcks: c.config.str('acks') });
   };
 
   return {
@@ -492,6 +524,7 @@ interface JudgeInput {
   commits: Map<string, Commit>;
   unclean: Map<string, UncleanElection[]>;
   producers: Map<string, ProducerInfo>;
+  bumps: Map<string, EpochBump[]>;
   answers: Map<string, ValidationAnswer[]>;
   history: readonly CheckedOp[];
   defaultAcks: string;
@@ -731,6 +764,32 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
     return `${process} is not idempotent (acks=${acksName(p.acks)})`;
   };
 
+  const describeBump = (process: string, b: EpochBump): string =>
+    `${process} bumped its producer epoch to ${b.producerEpoch} at ${ms(b.atMs)} and restarted its unacknowledged batches at sequence 0`;
+  /** (e) A duplicate of `value`: an epoch bump rewrote its batch after an attempt that may have been written. */
+  const rewriteDuplicate = (value: string): string | undefined => {
+    const process = sends.get(value)?.process;
+    const b = process === undefined ? undefined : input.bumps.get(process)?.find((x) => x.maybeWritten.has(value));
+    if (process === undefined || b === undefined) return undefined;
+    return `permitted: ${describeBump(process, b)}; ${value}'s batch was among them after an attempt that may have been written, and a broker takes the rewrite for a new batch (TransactionManager.bumpIdempotentProducerEpoch)`;
+  };
+  /** (e) `first` sent before `second` but written after it: a bump rewrote first's batch once second was written under the old epoch. */
+  const rewriteReorder = (process: string | undefined, first: string, second: string): string | undefined => {
+    const done = sends.get(second);
+    const b =
+      process === undefined
+        ? undefined
+        : input.bumps
+            .get(process)
+            ?.find(
+              (x) =>
+                x.rewritten.has(first) &&
+                (x.maybeWritten.has(second) || (!x.rewritten.has(second) && done?.type === 'ok' && (done.doneMs ?? Infinity) <= x.atMs)),
+            );
+    if (process === undefined || b === undefined) return undefined;
+    return `permitted: ${describeBump(process, b)}; ${first}'s batch was among them, after ${second} had been written under the old epoch (TransactionManager.bumpIdempotentProducerEpoch)`;
+  };
+
   for (const a of raw) {
     if (verdicts.has(a)) continue;
     // A consumer that skips records still in the final log is not excused by a loss or an unclean
@@ -746,22 +805,28 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
     switch (a.anomaly) {
       case 'duplicate': {
         const note = idempotenceNote(sends.get(a.values[0] as string)?.process);
+        const rewrite = rewriteDuplicate(a.values[0] as string);
         v =
           note !== undefined
             ? { allowed: true, why: `permitted: ${note}, so a retried batch may be written twice` }
-            : derived?.allowed
-              ? derived
-              : { allowed: false, why: `violation: a duplicate with idempotence on${derived ? `, ${derived.why}` : ''}` };
+            : rewrite !== undefined
+              ? { allowed: true, why: rewrite }
+              : derived?.allowed
+                ? derived
+                : { allowed: false, why: `violation: a duplicate with idempotence on${derived ? `, ${derived.why}` : ''}` };
         break;
       }
       case 'nonmonotonic-send': {
         const note = idempotenceNote(a.process);
+        const rewrite = rewriteReorder(a.process, a.values[0] as string, a.values[1] as string);
         v =
           note !== undefined
             ? { allowed: true, why: `permitted: ${note}, so retries may reorder its writes` }
-            : derived?.allowed
-              ? derived
-              : { allowed: false, why: `violation: a reordering with idempotence on${derived ? `, ${derived.why}` : ''}` };
+            : rewrite !== undefined
+              ? { allowed: true, why: rewrite }
+              : derived?.allowed
+                ? derived
+                : { allowed: false, why: `violation: a reordering with idempotence on${derived ? `, ${derived.why}` : ''}` };
         break;
       }
       case 'unseen': {

@@ -580,12 +580,20 @@ export class Producer implements Node<KafkaMessage> {
     } else {
       this.producerEpoch++;
     }
+    const partitions = [...this.partitionsToRewrite].sort((a, b) => a - b);
+    // The values whose batches restart their sequences, and of those the ones an earlier attempt
+    // may have written (in flight now, or an attempt ended in an error a broker may return after
+    // appending): the broker cannot recognise the rewrite of those as a duplicate
+    // (scenarios/guarantees.ts permits the duplicate and the reordering it causes).
+    const batches = partitions.flatMap((partition) => this.partition(partition).incomplete);
     this.ctx.trace('producer.epoch-bump', {
       producerId: this.producerId,
       producerEpoch: this.producerEpoch,
-      partitions: [...this.partitionsToRewrite].sort((a, b) => a - b),
+      partitions,
+      rewritten: batches.flatMap((b) => b.values),
+      maybeWritten: batches.filter((b) => b.maybeWritten || b.inFlight !== undefined).flatMap((b) => b.values),
     });
-    for (const partition of [...this.partitionsToRewrite].sort((a, b) => a - b)) {
+    for (const partition of partitions) {
       // startSequencesAtBeginning: the unacknowledged batches restart at 0 under the new epoch.
       const p = this.partition(partition);
       let seq = 0;

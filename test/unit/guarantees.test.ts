@@ -504,3 +504,48 @@ describe('guarantee model: a consumer that detected a truncation after an unclea
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// (e) An idempotent producer's epoch bump rewrites batches that may have been written
+
+describe('guarantee model: an epoch bump that re-sequenced batches that may have been written (e)', () => {
+  /** search-maximal-isr seed 1748 (every fix in), judged by the guarantee model alone; `strip` empties the bumps' maybeWritten. */
+  const run1748 = (strip: boolean): Anomaly[] => {
+    const { report } = runScenarioDetailed(builtinScenario('search-maximal-isr'), {
+      seed: 1748,
+      judges: {
+        installInvariants: () => ({ names: [] }),
+        createGuaranteeChecker: (c) => {
+          if (strip)
+            c.world.trace.subscribe((r) => {
+              if (r.kind === 'producer.epoch-bump' && r.fields !== undefined) (r.fields as Record<string, unknown>).maybeWritten = [];
+            });
+          return createGuaranteeChecker(c);
+        },
+      },
+    });
+    return report.anomalies;
+  };
+
+  it("search-maximal-isr seed 1748: p1 had 5 batches of t-2 in flight to the isolated b3 (all written there and copied to b2) and 2 more sent to the new leader b2, so seq 28 left b2's 5-batch window; its retry got OUT_OF_ORDER_SEQUENCE_NUMBER, p1 bumped its epoch and rewrote it: duplicates and reorderings, all permitted, naming the bump", () => {
+    const anomalies = run1748(false);
+    expect(summary(violations(anomalies))).toEqual([]);
+    const dups = anomalies.filter((a) => a.anomaly === 'duplicate');
+    expect(dups).toHaveLength(10);
+    expect(dups[0]?.detail).toMatch(/^p1-\w+-86 is at 2 offsets of t-2: 28 \(in the final log\); 129 \(acknowledged to p1 at 9503 ms/);
+    for (const a of dups)
+      expect(a.why).toMatch(
+        /^permitted: p1 bumped its producer epoch to 1 at 9131 ms and restarted its unacknowledged batches at sequence 0; p1-\w+-\d+'s batch was among them after an attempt that may have been written/,
+      );
+    const reorders = anomalies.filter((a) => a.anomaly === 'nonmonotonic-send');
+    expect(reorders.length).toBeGreaterThan(0);
+    for (const a of reorders) expect(a.why).toMatch(/^permitted: p1 bumped its producer epoch to \d+ at \d+ ms .*had been written under the old epoch/);
+  });
+
+  it('without the maybe-written values the same duplicates are violations again (a rewrite of a batch that was never written cannot duplicate it)', () => {
+    const anomalies = run1748(true);
+    const dups = anomalies.filter((a) => a.anomaly === 'duplicate');
+    expect(dups).toHaveLength(10);
+    for (const a of dups) expect(a.why).toBe('violation: a duplicate with idempotence on');
+  });
+});

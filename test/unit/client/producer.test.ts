@@ -153,10 +153,46 @@ describe('producer: retries', () => {
       [1000, 1, 0],
     ]);
     expect(c.requests.filter((r) => r.type === 'InitProducerId')).toHaveLength(1); // the bump is local
-    expect(traceOf(w, 'producer.epoch-bump', 'p1')).toHaveLength(1);
+    const bumps = traceOf(w, 'producer.epoch-bump', 'p1');
+    expect(bumps).toHaveLength(1);
+    // Its only attempt was refused before any append: rewritten, but it cannot have been written.
+    expect([bumps[0]?.fields?.rewritten, bumps[0]?.fields?.maybeWritten]).toEqual([['v0', 'v1'], []]);
     const h = historyOf(w, 'p1');
     expect(historyProblems(h)).toEqual([]);
     expect(h.filter((o) => o.type === 'ok')).toHaveLength(2);
+  });
+
+  it("OUT_OF_ORDER_SEQUENCE_NUMBER for a batch already written (its answer lost, then out of the broker's duplicate window): the bump rewrites it and it is written twice, as in Kafka; the trace names it maybe-written", () => {
+    const cluster = new FakeCluster();
+    cluster.produceHook = (_req, broker, seen) => {
+      if (cluster.produced.length === 1) {
+        // Appended, but the connection breaks before the answer leaves.
+        cluster.world?.at(seen.atMs + 2, 'test', () => cluster.world?.network.reset('p1', broker, 'test'));
+        return 'append-and-drop';
+      }
+      // A Kafka broker that appended 5 newer batches of this producer no longer recognises the retry.
+      return cluster.produced.length === 2 ? { error: 'OUT_OF_ORDER_SEQUENCE_NUMBER' } : 'default';
+    };
+    const { w, c } = setup({ config: { 'linger.ms': 5 }, ops: ops(2, 10) }, cluster);
+    w.run({ untilMs: 2000 });
+    expect(c.produced.map((p) => [p.producerEpoch, p.baseSequence])).toEqual([
+      [0, 0],
+      [0, 0],
+      [1, 0],
+    ]);
+    const bumps = traceOf(w, 'producer.epoch-bump', 'p1');
+    expect(bumps.map((r) => [r.fields?.producerEpoch, r.fields?.partitions, r.fields?.rewritten, r.fields?.maybeWritten])).toEqual([
+      [1, [0], ['v0', 'v1'], ['v0', 'v1']],
+    ]);
+    expect(c.log(1, 0).map((r) => r.value)).toEqual(['v0', 'v1', 'v0', 'v1']);
+    expect(
+      historyOf(w, 'p1')
+        .filter((o) => o.type === 'ok')
+        .map((o) => [o.value, o.offset]),
+    ).toEqual([
+      ['v0', 2],
+      ['v1', 3],
+    ]);
   });
 });
 
