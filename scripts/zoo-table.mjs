@@ -100,7 +100,9 @@ for (const row of rows) {
 }
 for (const { m, keys } of runs.values()) {
   const which = runs.size === 1 ? 'every row' : keys.map((k) => `\`${k}\``).join(', ');
-  lines.push(`- ${which}: \`${m.command}\` at ${m.commit} on ${m.date}, ${m.workers} workers on ${m.cores} cores, Node ${m.node}${m.contention ? ` (${m.contention})` : ''}`);
+  lines.push(
+    `- ${which}: \`${m.command}\` at ${m.commit} on ${m.date}, ${m.workers} workers on ${m.cores} cores, Node ${m.node}${m.contention ? ` (${m.contention})` : ''}`,
+  );
 }
 const table = lines.join('\n');
 const readmePath = `${root}README.md`;
