@@ -422,10 +422,8 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       case 'consumer.position-validated': {
         const f = r.fields ?? {};
         const key = tpKey({ topic: f.topic as string, partition: f.partition as number });
-        let l = answers.get(key);
-        if (l === undefined) answers.set(key, (l = []));
         const truncated = r.kind === 'consumer.truncation-detected';
-        l.push({
+        pushTo(answers, key, {
           process: r.node,
           atMs: r.timeMs,
           truncated,
@@ -444,18 +442,14 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       case 'producer.epoch-bump': {
         const f = r.fields ?? {};
         const values = (x: unknown): Set<string> => new Set(Array.isArray(x) ? x.map(String) : []);
-        let l = bumps.get(r.node);
-        if (l === undefined) bumps.set(r.node, (l = []));
-        l.push({ atMs: r.timeMs, producerEpoch: Number(f.producerEpoch), rewritten: values(f.rewritten), maybeWritten: values(f.maybeWritten) });
+        pushTo(bumps, r.node, { atMs: r.timeMs, producerEpoch: Number(f.producerEpoch), rewritten: values(f.rewritten), maybeWritten: values(f.maybeWritten) });
         break;
       }
       case 'controller.elect': {
         const reason = String(r.fields?.reason ?? '');
         if (!/unclean election/.test(reason)) break; // not "registered after an unclean shutdown"
         const key = tpKey({ topic: r.fields?.topic as string, partition: r.fields?.partition as number });
-        let l = unclean.get(key);
-        if (l === undefined) unclean.set(key, (l = []));
-        l.push({ atMs: r.timeMs, leader: r.fields?.leader as number, leaderEpoch: r.fields?.leaderEpoch as number, reason });
+        pushTo(unclean, key, { atMs: r.timeMs, leader: r.fields?.leader as number, leaderEpoch: r.fields?.leaderEpoch as number, reason });
         break;
       }
     }
@@ -594,9 +588,7 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
     if (byOffset === undefined) reads.set(k, (byOffset = new Map()));
     (op.values ?? []).forEach((value, i) => {
       const offset = op.offsets?.[i] as number;
-      let l = byOffset.get(offset);
-      if (l === undefined) byOffset.set(offset, (l = []));
-      l.push({ value, index });
+      pushTo(byOffset, offset, { value, index });
     });
   });
   /** The consumers that read an offset of the partition above `offset`. */
@@ -725,9 +717,7 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
     const v = lossOf(a);
     verdicts.set(a, v);
     const key = tpKey(a);
-    let l = losses.get(key);
-    if (l === undefined) losses.set(key, (l = []));
-    l.push(v);
+    pushTo(losses, key, v);
   }
 
   /** An anomaly that follows from a loss at or below its offsets (the freed offsets are reused). */
@@ -775,19 +765,26 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
   };
   /** (e) `first` sent before `second` but written after it: a bump rewrote first's batch once second was written under the old epoch. */
   const rewriteReorder = (process: string | undefined, first: string, second: string): string | undefined => {
+    if (process === undefined) return undefined;
     const done = sends.get(second);
-    const b =
-      process === undefined
-        ? undefined
-        : input.bumps
-            .get(process)
-            ?.find(
-              (x) =>
-                x.rewritten.has(first) &&
-                (x.maybeWritten.has(second) || (!x.rewritten.has(second) && done?.type === 'ok' && (done.doneMs ?? Infinity) <= x.atMs)),
-            );
-    if (process === undefined || b === undefined) return undefined;
+    const writtenBefore = (x: EpochBump): boolean =>
+      x.maybeWritten.has(second) || (!x.rewritten.has(second) && done?.type === 'ok' && (done.doneMs ?? Infinity) <= x.atMs);
+    const b = input.bumps.get(process)?.find((x) => x.rewritten.has(first) && writtenBefore(x));
+    if (b === undefined) return undefined;
     return `permitted: ${describeBump(process, b)}; ${first}'s batch was among them, after ${second} had been written under the old epoch (TransactionManager.bumpIdempotentProducerEpoch)`;
+  };
+  /** A duplicate or a reordering: permitted without idempotence, after an epoch bump (e), or as following a permitted loss. */
+  const writeVerdict = (
+    what: string,
+    note: string | undefined,
+    consequence: string,
+    rewrite: string | undefined,
+    derived: { allowed: boolean; why: string } | undefined,
+  ): { allowed: boolean; why: string } => {
+    if (note !== undefined) return { allowed: true, why: `permitted: ${note}, so ${consequence}` };
+    if (rewrite !== undefined) return { allowed: true, why: rewrite };
+    if (derived?.allowed) return derived;
+    return { allowed: false, why: `violation: ${what} with idempotence on${derived ? `, ${derived.why}` : ''}` };
   };
 
   for (const a of raw) {
@@ -804,29 +801,14 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
     let v: { allowed: boolean; why: string };
     switch (a.anomaly) {
       case 'duplicate': {
-        const note = idempotenceNote(sends.get(a.values[0] as string)?.process);
-        const rewrite = rewriteDuplicate(a.values[0] as string);
-        v =
-          note !== undefined
-            ? { allowed: true, why: `permitted: ${note}, so a retried batch may be written twice` }
-            : rewrite !== undefined
-              ? { allowed: true, why: rewrite }
-              : derived?.allowed
-                ? derived
-                : { allowed: false, why: `violation: a duplicate with idempotence on${derived ? `, ${derived.why}` : ''}` };
+        const value = a.values[0] as string;
+        const note = idempotenceNote(sends.get(value)?.process);
+        v = writeVerdict('a duplicate', note, 'a retried batch may be written twice', rewriteDuplicate(value), derived);
         break;
       }
       case 'nonmonotonic-send': {
-        const note = idempotenceNote(a.process);
         const rewrite = rewriteReorder(a.process, a.values[0] as string, a.values[1] as string);
-        v =
-          note !== undefined
-            ? { allowed: true, why: `permitted: ${note}, so retries may reorder its writes` }
-            : rewrite !== undefined
-              ? { allowed: true, why: rewrite }
-              : derived?.allowed
-                ? derived
-                : { allowed: false, why: `violation: a reordering with idempotence on${derived ? `, ${derived.why}` : ''}` };
+        v = writeVerdict('a reordering', idempotenceNote(a.process), 'retries may reorder its writes', rewrite, derived);
         break;
       }
       case 'unseen': {
@@ -876,4 +858,11 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
       detail: a.detail,
     };
   });
+}
+
+/** Append `item` to the list kept under `key`, creating the list on first use. */
+function pushTo<K, T>(map: Map<K, T[]>, key: K, item: T): void {
+  const l = map.get(key);
+  if (l === undefined) map.set(key, [item]);
+  else l.push(item);
 }

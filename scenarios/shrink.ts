@@ -468,9 +468,8 @@ export function timeline(faults: readonly Json[]): number[] {
  * The fault that ends fault `i`'s outage: for a crash, wipe or shutdown the node's next `restart`;
  * for a partition the next `heal`, unless another partition replaces it first.
  */
-export function repairOf(faults: readonly Json[], i: number): number | undefined {
+export function repairOf(faults: readonly Json[], i: number, order: readonly number[] = timeline(faults)): number | undefined {
   const f = faults[i] as Json;
-  const order = timeline(faults);
   const pos = order.indexOf(i);
   if (pos < 0) return undefined;
   for (const j of order.slice(pos + 1)) {
@@ -539,8 +538,9 @@ export function withoutFaultsAndRepairs(s: Json, drop: Iterable<number>): Json {
 /** Each outage dropped together with its repair: a crash, wipe or shutdown and its restart; a partition and its heal. */
 export function* dropWithRepair(s: Json): Generator<Json> {
   const faults = arr(s.faults) as Json[];
+  const order = timeline(faults);
   for (let i = 0; i < faults.length; i++) {
-    const j = repairOf(faults, i);
+    const j = repairOf(faults, i, order);
     if (j !== undefined) yield withoutFaultsAndRepairs(s, [i, j]);
   }
 }
@@ -642,7 +642,7 @@ export function* moveFaults(s: Json): Generator<Json> {
   for (const i of order) {
     const t = faults[i]?.atMs as number;
     const ti = times.indexOf(t);
-    const repair = repairOf(faults, i);
+    const repair = repairOf(faults, i, order);
     for (const to of [times[ti - 1], times[ti + 1]]) {
       if (to === undefined) continue;
       const c = clone(s);
