@@ -322,8 +322,8 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       if (v === null || commits.has(v)) continue;
       const cm: Commit = { topic: m.topic, partition: m.partition, offset: o, value: v, atMs: world.now, leader: b, holders: new Map() };
       commits.set(v, cm);
-      for (const [other, ms2] of mirrors) {
-        const om = ms2.get(key);
+      for (const other of mirrors.keys()) {
+        const om = mirrors.get(other)?.get(key);
         if (om?.log !== undefined && om.vals[o - om.start] === v) gainHolder(cm, other);
       }
     }
@@ -334,7 +334,9 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
     const inst = world.nodeState<Broker>(b);
     if (inst === undefined) return;
     if (instances.get(b) !== inst) instances.set(b, inst);
-    for (const [key, log] of inst.logs) {
+    // Keys, then get: an entries loop allocates a pair per partition, and this runs after most events.
+    for (const key of inst.logs.keys()) {
+      const log = inst.logs.get(key) as PartitionLog;
       const m = mirrorOf(b, key, log.topic, log.partition);
       if (m.log !== log) attach(b, key, m, log);
       else syncLog(b, key, m, log);

@@ -519,7 +519,9 @@ class InvariantEngine {
         bw = { instance, watches: new Map() };
         this.brokerWatches.set(name, bw);
       }
-      for (const [tp, log] of instance.logs) {
+      // Keys, then get: iterating entries would allocate a [key, value] pair per partition per event.
+      for (const tp of instance.logs.keys()) {
+        const log = instance.logs.get(tp) as LogView;
         const part = instance.partitions.get(tp);
         let w = bw.watches.get(tp);
         if (w === undefined || w.log !== log) {

@@ -97,6 +97,8 @@ export class Broker implements Node<KafkaMessage> {
   readonly image = new MetadataImage();
   readonly logs = new Map<string, PartitionLog>();
   readonly partitions = new Map<string, Partition>();
+  /** The keys of `partitions` in ascending order (the fetcher walks them on every fetch). */
+  private readonly partitionKeys: string[] = [];
   private readonly followerState = new Map<string, FollowerState>();
   private readonly fetchers = new Map<number, Fetcher>();
   private delayedProduces: DelayedProduce[] = [];
@@ -410,6 +412,8 @@ export class Broker implements Node<KafkaMessage> {
     if (p === undefined) {
       p = new Partition(reg.topic, reg.partition, this.logFor(reg.topic, reg.partition), this.config, this.id);
       this.partitions.set(key, p);
+      this.partitionKeys.push(key);
+      this.partitionKeys.sort();
     }
     if (reg.leader === this.id) this.becomeLeader(p, reg);
     else if (reg.leader === NO_LEADER) this.stopReplica(p, reg);
@@ -758,7 +762,8 @@ export class Broker implements Node<KafkaMessage> {
     const mode = followerTruncation(this.config);
     const parts: FetchPartition[] = [];
     const epochs = new Map<string, number>();
-    for (const [key, p] of [...this.partitions.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    for (const key of this.partitionKeys) {
+      const p = this.partitions.get(key) as Partition;
       if (p.role !== 'follower' || p.leaderId !== leaderId || this.followerState.get(key) !== 'fetching') continue;
       epochs.set(key, p.leaderEpoch);
       parts.push({

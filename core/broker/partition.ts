@@ -232,35 +232,36 @@ export class Partition {
    */
   serveFetch(req: FetchPartition, replicaId: number, replicaEpoch: number, nowMs: number, metadata: MetadataImage): FetchedPartition {
     const log = this.log;
-    const base = {
-      topic: this.topic,
-      partition: this.partition,
-      highWatermark: log.highWatermark,
-      logStartOffset: log.logStartOffset,
-      logEndOffset: log.logEndOffset,
-      records: [],
-    };
-    const fail = (error: ErrorCode): FetchedPartition => ({ ...base, error });
+    // The log's numbers are read once, before the follower's state is updated (as before this
+    // answer was built); one plain object per answer (serveFetch is hot).
+    const hw = log.highWatermark;
+    const lso = log.logStartOffset;
+    const leo = log.logEndOffset;
     const epochError = this.checkLeaderRequest(req.currentLeaderEpoch);
-    if (epochError !== 'NONE') return fail(epochError);
+    if (epochError !== 'NONE') return this.fetched(hw, lso, leo, [], epochError);
     const isFollower = replicaId >= 0;
-    if (isFollower && !this.remotes.has(replicaId)) return fail(req.currentLeaderEpoch !== -1 ? 'UNKNOWN_LEADER_EPOCH' : 'NOT_LEADER_OR_FOLLOWER');
+    if (isFollower && !this.remotes.has(replicaId))
+      return this.fetched(hw, lso, leo, [], req.currentLeaderEpoch !== -1 ? 'UNKNOWN_LEADER_EPOCH' : 'NOT_LEADER_OR_FOLLOWER');
     if (req.lastFetchedEpoch !== -1) {
       const { epoch, endOffset } = log.endOffsetForEpoch(req.lastFetchedEpoch);
-      if (epoch === -1 || endOffset === -1) return fail('OFFSET_OUT_OF_RANGE');
-      if (req.fetchOffset < log.logStartOffset) return fail('OFFSET_OUT_OF_RANGE');
+      if (epoch === -1 || endOffset === -1) return this.fetched(hw, lso, leo, [], 'OFFSET_OUT_OF_RANGE');
+      if (req.fetchOffset < log.logStartOffset) return this.fetched(hw, lso, leo, [], 'OFFSET_OUT_OF_RANGE');
       if (epoch < req.lastFetchedEpoch || endOffset < req.fetchOffset) {
-        return { ...base, error: 'NONE', divergingEpoch: { epoch, endOffset } };
+        return { ...this.fetched(hw, lso, leo, [], 'NONE'), divergingEpoch: { epoch, endOffset } };
       }
     }
-    if (req.fetchOffset > log.logEndOffset || req.fetchOffset < log.logStartOffset) return fail('OFFSET_OUT_OF_RANGE');
+    if (req.fetchOffset > log.logEndOffset || req.fetchOffset < log.logStartOffset) return this.fetched(hw, lso, leo, [], 'OFFSET_OUT_OF_RANGE');
     const leaderLeo = log.logEndOffset;
     const limit = isFollower ? leaderLeo : log.highWatermark;
     const records = req.fetchOffset >= limit ? [] : log.read(req.fetchOffset, req.maxBytes, limit);
     if (isFollower) {
       const error = this.updateFollowerFetchState(replicaId, replicaEpoch, req.fetchOffset, leaderLeo, nowMs, metadata);
-      if (error !== 'NONE') return fail(error);
+      if (error !== 'NONE') return this.fetched(hw, lso, leo, [], error);
     }
-    return { ...base, error: 'NONE', records };
+    return this.fetched(hw, lso, leo, records, 'NONE');
+  }
+
+  private fetched(highWatermark: number, logStartOffset: number, logEndOffset: number, records: Uint8Array[], error: ErrorCode): FetchedPartition {
+    return { topic: this.topic, partition: this.partition, highWatermark, logStartOffset, logEndOffset, records, error };
   }
 }

@@ -160,6 +160,8 @@ export class Producer implements Node<KafkaMessage> {
   private drainStart = 0;
   private generating = false;
   private readonly parts = new Map<number, PartitionState>();
+  /** The keys of `parts`, ascending (kept sorted as partitions are added; the sender walks them each run). */
+  private readonly partIds: number[] = [];
   /** Batches with a request in flight (answered or not yet). */
   private readonly sentBatches = new Set<ProducerBatch>();
   private wakeTimer: TimerId | undefined;
@@ -313,6 +315,8 @@ export class Producer implements Node<KafkaMessage> {
     if (p === undefined) {
       p = { partition, queue: [], muted: false, producerEpoch: -1, nextSequence: 0, lastAckedSequence: -1, incomplete: [], unresolved: false };
       this.parts.set(partition, p);
+      this.partIds.push(partition);
+      this.partIds.sort((a, b) => a - b);
     }
     return p;
   }
@@ -354,7 +358,7 @@ export class Producer implements Node<KafkaMessage> {
       this.maybeResolveSequences();
       this.maybeBumpEpoch();
     }
-    const ids = [...this.parts.keys()].sort((a, b) => a - b);
+    const ids = this.partIds;
     if (ids.length > 0) {
       // Rotate the starting partition so no partition starves the others of in-flight slots.
       const start = this.drainStart++ % ids.length;
@@ -520,6 +524,8 @@ export class Producer implements Node<KafkaMessage> {
 
   /** Sender: batches past delivery.timeout.ms fail, whether waiting or in flight. */
   private expireBatches(now: number): void {
+    // Most runs expire nothing: look first, and build the ordered list only when something expires.
+    if (!this.anyExpired(now)) return;
     const candidates = new Set<ProducerBatch>(this.sentBatches);
     for (const p of this.parts.values()) for (const b of [...p.queue, ...p.incomplete]) candidates.add(b);
     const expired = [...candidates].filter((b) => !b.done && now >= b.createdMs + this.deliveryTimeoutMs).sort((a, b) => a.id - b.id);
@@ -527,6 +533,16 @@ export class Producer implements Node<KafkaMessage> {
       if (b.inFlight !== undefined) b.maybeWritten = true;
       this.failBatch(b, 'DELIVERY_TIMEOUT', false);
     }
+  }
+
+  private anyExpired(now: number): boolean {
+    const expired = (b: ProducerBatch) => !b.done && now >= b.createdMs + this.deliveryTimeoutMs;
+    for (const b of this.sentBatches) if (expired(b)) return true;
+    for (const p of this.parts.values()) {
+      for (const b of p.queue) if (expired(b)) return true;
+      for (const b of p.incomplete) if (expired(b)) return true;
+    }
+    return false;
   }
 
   // -------------------------------------------------------------------------------------------
