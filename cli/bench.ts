@@ -5,11 +5,15 @@
 // - scenarios[]: each scenario's events, simulated time, wall time, events per second, speed-up
 //   (simulated ms per wall ms) and heap in use after the run.
 // - sweep: the `nemesis` built-in over the same seeds with `--workers 1` and `--workers 2` (or
-//   more), wall time of each, the speed-up, and whether the per-seed results (verdict, trace hash,
-//   events) are identical — as they must be.
+//   more), in alternating rounds (a shared host's speed drifts between runs: one pair of runs says
+//   little), the speed-up of each round and their median, and whether the per-seed results
+//   (verdict, trace hash, events) are identical — as they must be. Each round also runs a control:
+//   two separate 1-worker processes at once, each on half the seeds. What the pool gains over one
+//   worker, compared with what two independent processes gain, tells the pool's own overhead from
+//   the host's (cores slowing each other down, and the JIT warming up once per worker).
 // Figures are measured here, never asserted by tests (CI machines vary).
 
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,15 +44,30 @@ export interface BenchReport {
   sweep: SweepBench;
 }
 
+export interface SweepRound {
+  /** Wall ms of the whole sweep with 1 worker. */
+  oneWorkerMs: number;
+  /** Wall ms with `workers` workers. */
+  poolMs: number;
+  /** Wall ms of the control: two 1-worker processes at once, each on half the seeds (the slower one). */
+  twoProcessesMs: number;
+  /** oneWorkerMs / poolMs. */
+  speedup: number;
+  /** oneWorkerMs / twoProcessesMs: what the host gives two independent runs. */
+  controlSpeedup: number;
+}
+
 export interface SweepBench {
   scenario: string;
   seeds: number;
   cores: number;
-  /** Wall ms of the same sweep per worker count. */
-  wallMs: Record<string, number>;
-  /** wallMs with 1 worker / wallMs with the most workers. */
+  workers: number;
+  rounds: SweepRound[];
+  /** The median of the rounds' speed-ups. */
   speedup: number;
-  /** Whether every worker count gave the same per-seed verdicts, trace hashes and event counts. */
+  /** The median of the rounds' control speed-ups. */
+  controlSpeedup: number;
+  /** Whether every run gave the same per-seed verdicts, trace hashes and event counts. */
   identical: boolean;
 }
 
@@ -127,36 +146,113 @@ export function benchCluster(seeds: number): ScenarioBench {
 }
 
 /**
- * `ksim sweep nemesis` over seeds 1..`seeds` with 1 worker, then with `workers`, each in a child
- * process exactly as a user runs it (bin/ksim, which starts Node with --single-threaded-gc).
+ * Start a sweep of `nemesis` in a child process exactly as a user runs it (bin/ksim, which starts
+ * Node with --single-threaded-gc); resolves to its wall time and per-seed results.
  */
-export async function benchSweep(seeds: number, workers = Math.max(2, availableParallelism())): Promise<SweepBench> {
+function startSweep(seedRange: string, workers: number, out: string): Promise<{ wallMs: number; results: unknown[] }> {
   const ksim = fileURLToPath(new URL('../../bin/ksim', import.meta.url));
+  const args = [
+    ksim,
+    'sweep',
+    'nemesis',
+    '--seed-range',
+    seedRange,
+    '--workers',
+    String(workers),
+    '--no-shrink',
+    '--recheck-ratio',
+    '0',
+    '--out',
+    out,
+    '--json',
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 && code !== 1 && code !== 2) return reject(new Error(`bench: ksim sweep exited with ${code}: ${stderr.split('\n')[0]}`));
+      const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        wallMs: number;
+        results: { seed: number; verdict: string; traceHash: string; events: number }[];
+      };
+      resolve({ wallMs: doc.wallMs, results: doc.results.map((x) => [x.seed, x.verdict, x.traceHash, x.events]) });
+    });
+  });
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/**
+ * `ksim sweep nemesis` over seeds 1..`seeds`: in each of `rounds` rounds, with 1 worker, with
+ * `workers`, and the two-process control (the order alternates between rounds, so that a drift of
+ * the host's speed does not favour one side).
+ */
+export async function benchSweep(
+  seeds: number,
+  rounds = 3,
+  workers = Math.max(2, availableParallelism()),
+  onRound?: (r: SweepRound, i: number) => void,
+): Promise<SweepBench> {
   const out = mkdtempSync(join(tmpdir(), 'ksim-bench-'));
-  const wallMs: Record<string, number> = {};
-  const essences: string[] = [];
-  for (const n of [1, workers]) {
-    const args = [ksim, 'sweep', 'nemesis', '--seeds', String(seeds), '--workers', String(n), '--no-shrink', '--recheck-ratio', '0', '--out', out, '--json'];
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
-    if (r.status !== 0 && r.status !== 1 && r.status !== 2) throw new Error(`bench: ksim sweep exited with ${r.status}: ${r.stderr.split('\n')[0]}`);
-    const doc = JSON.parse(r.stdout) as { wallMs: number; results: { seed: number; verdict: string; traceHash: string; events: number }[] };
-    wallMs[`workers=${n}`] = doc.wallMs;
-    essences.push(JSON.stringify(doc.results.map((x) => [x.seed, x.verdict, x.traceHash, x.events])));
+  const half = Math.ceil(seeds / 2);
+  const essences = new Set<string>();
+  const result: SweepRound[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const whole = async (n: number) => {
+      const r = await startSweep(`1..${seeds}`, n, out);
+      essences.add(JSON.stringify(r.results));
+      return r.wallMs;
+    };
+    const one = () => whole(1);
+    const pool = () => whole(workers);
+    const control = async () => {
+      const [a, b] = await Promise.all([startSweep(`1..${half}`, 1, out), startSweep(`${half + 1}..${seeds}`, 1, out)]);
+      essences.add(JSON.stringify([...a.results, ...b.results])); // the halves, joined, are the whole sweep
+      return Math.max(a.wallMs, b.wallMs);
+    };
+    let oneWorkerMs: number;
+    let poolMs: number;
+    let twoProcessesMs: number;
+    if (i % 2 === 0) {
+      oneWorkerMs = await one();
+      poolMs = await pool();
+      twoProcessesMs = await control();
+    } else {
+      twoProcessesMs = await control();
+      poolMs = await pool();
+      oneWorkerMs = await one();
+    }
+    const r = { oneWorkerMs, poolMs, twoProcessesMs, speedup: round2(oneWorkerMs / poolMs), controlSpeedup: round2(oneWorkerMs / twoProcessesMs) };
+    result.push(r);
+    onRound?.(r, i);
   }
-  const one = wallMs['workers=1'] as number;
-  const many = wallMs[`workers=${workers}`] as number;
   return {
     scenario: 'nemesis',
     seeds,
     cores: availableParallelism(),
-    wallMs,
-    speedup: Math.round((one / many) * 100) / 100,
-    identical: essences.every((e) => e === essences[0]),
+    workers,
+    rounds: result,
+    speedup: round2(median(result.map((r) => r.speedup))),
+    controlSpeedup: round2(median(result.map((r) => r.controlSpeedup))),
+    identical: essences.size === 1,
   };
 }
 
-export async function runBench(sweepSeeds = 24): Promise<BenchReport> {
+export async function runBench(sweepSeeds = 24, sweepRounds = 3, onRound?: (r: SweepRound, i: number) => void): Promise<BenchReport> {
   const kernel = benchKernel();
   const scenarios = [benchDemo(10), benchCluster(5)];
-  return { node: process.version, kernelEvents: kernel.events, kernelEventsPerSec: kernel.eventsPerSec, scenarios, sweep: await benchSweep(sweepSeeds) };
+  const sweep = await benchSweep(sweepSeeds, sweepRounds, undefined, onRound);
+  return { node: process.version, kernelEvents: kernel.events, kernelEventsPerSec: kernel.eventsPerSec, scenarios, sweep };
 }

@@ -18,7 +18,7 @@ import { InputError } from '../sim/input.js';
 import { type NemesisKind, validateNemesisKinds } from '../sim/nemesis.js';
 import { toJsonLines } from '../sim/trace.js';
 import { parseArgs } from './args.js';
-import { runBench } from './bench.js';
+import { runBench, type SweepRound } from './bench.js';
 import { EXIT, loadScenario, parseSets, positiveInt, verdictExit } from './common.js';
 import { replayCommand, shrinkCommand, sweepCommand } from './search.js';
 import { zooCommand } from './zoo.js';
@@ -45,9 +45,10 @@ usage:
   ksim demo [--seed N | --seeds N] [--kinds k1,k2|swarm] [--fault-phase-ms N] [--liveness-ms N]
             [--recheck] [--json] [--trace out.jsonl]
                  run the kernel demo protocol (a 3-node replicated log) under a random nemesis
-  ksim bench [--json] [--sweep-seeds N]
+  ksim bench [--json] [--sweep-seeds N] [--sweep-rounds R]
                  performance figures: bare scheduler events/s, the demo and a cluster under faults,
-                 and a sweep's speed-up on all cores (N seeds, default 24)
+                 and a sweep's speed-up on all cores (N seeds, default 24; R alternating rounds
+                 of 1 worker, the pool, and two 1-worker processes as a control, default 3)
   ksim help      this text
 
 Exit codes: 0 valid, 1 invalid, 2 unknown (liveness), 254 bad input, 255 internal error.`;
@@ -254,10 +255,18 @@ function positiveFlag(v: unknown, name: string): number | undefined {
 }
 
 async function bench(argv: readonly string[]): Promise<number> {
-  const { positional, flags } = parseArgs(argv, { json: { type: 'boolean' }, 'sweep-seeds': { type: 'int' } }, 'bench');
+  const { positional, flags } = parseArgs(argv, { json: { type: 'boolean' }, 'sweep-seeds': { type: 'int' }, 'sweep-rounds': { type: 'int' } }, 'bench');
   if (positional.length > 0) throw new InputError(`ksim bench: unexpected argument "${positional[0]}"`);
-  const report = await runBench(positiveInt(flags.get('sweep-seeds'), 'sweep-seeds', 'bench', 100_000));
-  if (flags.get('json') === true) {
+  const seeds = positiveInt(flags.get('sweep-seeds'), 'sweep-seeds', 'bench', 100_000) ?? 24;
+  const rounds = positiveInt(flags.get('sweep-rounds'), 'sweep-rounds', 'bench', 100) ?? 3;
+  const json = flags.get('json') === true;
+  // Progress on stderr: the sweep rounds take minutes.
+  const onRound = (r: SweepRound, i: number) =>
+    process.stderr.write(
+      `sweep round ${i + 1}/${rounds}: 1 worker ${duration(r.oneWorkerMs)}, pool ${duration(r.poolMs)} (${r.speedup}×), two processes ${duration(r.twoProcessesMs)} (${r.controlSpeedup}×)\n`,
+    );
+  const report = await runBench(seeds, rounds, onRound);
+  if (json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
   }
@@ -279,11 +288,13 @@ async function bench(argv: readonly string[]): Promise<number> {
   }
   process.stdout.write(`${table(rows)}\n`);
   const w = report.sweep;
-  const times = Object.entries(w.wallMs)
-    .map(([k, v]) => `${k} ${duration(v)}`)
-    .join(', ');
+  const rows2 = [['round', '1 worker', `${w.workers} workers`, 'speed-up', `control: ${w.workers} processes`, 'speed-up']];
+  w.rounds.forEach((r, i) => {
+    rows2.push([String(i + 1), duration(r.oneWorkerMs), duration(r.poolMs), `${r.speedup}×`, duration(r.twoProcessesMs), `${r.controlSpeedup}×`]);
+  });
+  process.stdout.write(`\nsweep: ${w.scenario} × ${w.seeds} seeds on ${w.cores} cores\n${table(rows2)}\n`);
   process.stdout.write(
-    `\nsweep: ${w.scenario} × ${w.seeds} seeds on ${w.cores} cores: ${times} · speed-up ${w.speedup}× · per-seed results ${w.identical ? 'identical' : c.red('DIFFER')}\n`,
+    `median speed-up ${w.speedup}× (two independent processes: ${w.controlSpeedup}×) · per-seed results ${w.identical ? 'identical' : c.red('DIFFER')}\n`,
   );
   return 0;
 }

@@ -35,6 +35,7 @@ describe('ksim command line', () => {
     [['demo', 'extra'], /unexpected argument "extra"/],
     [['demo', '--seeds', '2', '--trace', '/tmp/x.jsonl'], /--trace needs a single --seed/],
     [['bench', '--fast'], /^ksim bench: unknown flag --fast/],
+    [['bench', '--sweep-rounds', '0'], /^ksim bench: --sweep-rounds must be an integer from 1 to 100, got 0/],
     [['run', 'no-such-scenario'], /^ksim run: unknown scenario/],
   ])('bad input %j: one line on stderr, exit 254', (args, message) => {
     const r = ksim(...args);
@@ -85,8 +86,8 @@ describe('ksim command line', () => {
     expect(r.stderr).toMatch(/3\/3 seeds/);
   });
 
-  it('bench --json reports the kernel ceiling, per-scenario figures and a sweep on 1 and N workers', () => {
-    const r = ksim('bench', '--json', '--sweep-seeds', '2');
+  it('bench --json reports the kernel ceiling, per-scenario figures and a sweep on 1 and N workers with its control', () => {
+    const r = ksim('bench', '--json', '--sweep-seeds', '3', '--sweep-rounds', '2');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.kernelEventsPerSec).toBeGreaterThan(0);
@@ -94,9 +95,14 @@ describe('ksim command line', () => {
     for (const s of doc.scenarios) {
       for (const k of ['name', 'events', 'simulatedMs', 'wallMs', 'eventsPerSec', 'speedup', 'heapMb']) expect(s).toHaveProperty(k);
     }
-    expect(doc.sweep.seeds).toBe(2);
-    expect(Object.keys(doc.sweep.wallMs)).toContain('workers=1');
+    expect(doc.sweep.seeds).toBe(3);
+    expect(doc.sweep.rounds).toHaveLength(2);
+    for (const round of doc.sweep.rounds) {
+      for (const k of ['oneWorkerMs', 'poolMs', 'twoProcessesMs']) expect(round[k]).toBeGreaterThan(0);
+      expect(round.speedup).toBeCloseTo(round.oneWorkerMs / round.poolMs, 1);
+    }
+    // 1 worker, the pool, and the two halves run as separate processes: all the same per-seed results.
     expect(doc.sweep.identical).toBe(true);
-    expect(doc.sweep.speedup).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/sweep round 2\/2/);
   });
 });
