@@ -147,7 +147,7 @@ export function benchCluster(seeds: number): ScenarioBench {
 
 /**
  * Start a sweep of `nemesis` in a child process exactly as a user runs it (bin/ksim, which starts
- * Node with --single-threaded-gc); resolves to its wall time and per-seed results.
+ * Node with its pooled V8 flags); resolves to its wall time and per-seed results.
  */
 function startSweep(seedRange: string, workers: number, out: string): Promise<{ wallMs: number; results: unknown[] }> {
   const ksim = fileURLToPath(new URL('../../bin/ksim', import.meta.url));
