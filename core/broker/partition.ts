@@ -232,8 +232,8 @@ export class Partition {
    */
   serveFetch(req: FetchPartition, replicaId: number, replicaEpoch: number, nowMs: number, metadata: MetadataImage): FetchedPartition {
     const log = this.log;
-    // The log's numbers are read once, before the follower's state is updated (as before this
-    // answer was built); one plain object per answer (serveFetch is hot).
+    // The answer carries the log's numbers as they were on arrival, before the follower's state
+    // is updated; it is built as one plain object (serveFetch runs on every fetch).
     const hw = log.highWatermark;
     const lso = log.logStartOffset;
     const leo = log.logEndOffset;
