@@ -24,6 +24,7 @@ import { installFaults } from '../sim/faults.js';
 import { drawNemesis } from '../sim/nemesis.js';
 import { Rng } from '../sim/rng.js';
 import { Scheduler } from '../sim/scheduler.js';
+import { median } from './common.js';
 
 export interface ScenarioBench {
   name: string;
@@ -186,12 +187,6 @@ function startSweep(seedRange: string, workers: number, out: string): Promise<{ 
   });
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /**
@@ -206,22 +201,23 @@ export async function benchSweep(
   onRound?: (r: SweepRound, i: number) => void,
 ): Promise<SweepBench> {
   const out = mkdtempSync(join(tmpdir(), 'ksim-bench-'));
+  if (seeds < 2) throw new Error(`benchSweep: ${seeds} seed cannot be split in two halves for the control`);
   const half = Math.ceil(seeds / 2);
   const essences = new Set<string>();
+  const whole = async (n: number) => {
+    const r = await startSweep(`1..${seeds}`, n, out);
+    essences.add(JSON.stringify(r.results));
+    return r.wallMs;
+  };
+  const one = () => whole(1);
+  const pool = () => whole(workers);
+  const control = async () => {
+    const [a, b] = await Promise.all([startSweep(`1..${half}`, 1, out), startSweep(`${half + 1}..${seeds}`, 1, out)]);
+    essences.add(JSON.stringify([...a.results, ...b.results])); // the halves, joined, are the whole sweep
+    return Math.max(a.wallMs, b.wallMs);
+  };
   const result: SweepRound[] = [];
   for (let i = 0; i < rounds; i++) {
-    const whole = async (n: number) => {
-      const r = await startSweep(`1..${seeds}`, n, out);
-      essences.add(JSON.stringify(r.results));
-      return r.wallMs;
-    };
-    const one = () => whole(1);
-    const pool = () => whole(workers);
-    const control = async () => {
-      const [a, b] = await Promise.all([startSweep(`1..${half}`, 1, out), startSweep(`${half + 1}..${seeds}`, 1, out)]);
-      essences.add(JSON.stringify([...a.results, ...b.results])); // the halves, joined, are the whole sweep
-      return Math.max(a.wallMs, b.wallMs);
-    };
     let oneWorkerMs: number;
     let poolMs: number;
     let twoProcessesMs: number;

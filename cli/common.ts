@@ -47,6 +47,14 @@ export function parseSets(values: readonly string[] | undefined, command: string
   return out;
 }
 
+/** The median of a non-empty list (the mean of the middle two for an even length). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new Error('median of an empty list');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
 /** A positive integer flag, or undefined when absent. */
 export function positiveInt(v: unknown, flag: string, command: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;

@@ -258,6 +258,7 @@ async function bench(argv: readonly string[]): Promise<number> {
   const { positional, flags } = parseArgs(argv, { json: { type: 'boolean' }, 'sweep-seeds': { type: 'int' }, 'sweep-rounds': { type: 'int' } }, 'bench');
   if (positional.length > 0) throw new InputError(`ksim bench: unexpected argument "${positional[0]}"`);
   const seeds = positiveInt(flags.get('sweep-seeds'), 'sweep-seeds', 'bench', 100_000) ?? 24;
+  if (seeds < 2) throw new InputError(`ksim bench: --sweep-seeds must be at least 2 (the control runs the seeds in two halves), got ${seeds}`);
   const rounds = positiveInt(flags.get('sweep-rounds'), 'sweep-rounds', 'bench', 100) ?? 3;
   const json = flags.get('json') === true;
   // Progress on stderr: the sweep rounds take minutes.

@@ -22,7 +22,7 @@ import { shrinkFailure } from '../scenarios/shrink.js';
 import { sweep } from '../scenarios/sweep.js';
 import { InputError } from '../sim/input.js';
 import { parseArgs } from './args.js';
-import { EXIT, positiveInt } from './common.js';
+import { EXIT, median, positiveInt } from './common.js';
 
 const DEFAULT_MAX_SEEDS = 2000;
 const DEFAULT_CLEAN_SEEDS = 200;
@@ -154,7 +154,7 @@ export async function zooCommand(argv: readonly string[]): Promise<number> {
 
   const found = rows.filter((r) => r.foundAtSeed !== null).map((r) => r.wallMs);
   const searched = rows.filter((r) => r.scenario !== null);
-  const medianWallMs = searched.length === found.length ? median(found) : null;
+  const medianWallMs = searched.length === found.length && found.length > 0 ? Math.round(median(found)) : null;
   const ok = searched.every((r) => r.foundAtSeed !== null && (r.clean === null || r.clean.invalid === 0));
   if (json) {
     process.stdout.write(`${JSON.stringify({ workers, maxSeeds, cleanSeeds, node: process.version, medianWallMs, ok, rows }, null, 2)}\n`);
@@ -230,13 +230,6 @@ async function firstFailure(
     };
     launch();
   });
-}
-
-function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : Math.round(((s[m - 1] as number) + (s[m] as number)) / 2);
 }
 
 function formatZoo(rows: readonly ZooRow[], c: ChalkInstance): string {

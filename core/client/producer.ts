@@ -528,19 +528,22 @@ export class Producer implements Node<KafkaMessage> {
     if (!this.anyExpired(now)) return;
     const candidates = new Set<ProducerBatch>(this.sentBatches);
     for (const p of this.parts.values()) for (const b of [...p.queue, ...p.incomplete]) candidates.add(b);
-    const expired = [...candidates].filter((b) => !b.done && now >= b.createdMs + this.deliveryTimeoutMs).sort((a, b) => a.id - b.id);
+    const expired = [...candidates].filter((b) => this.isExpired(b, now)).sort((a, b) => a.id - b.id);
     for (const b of expired) {
       if (b.inFlight !== undefined) b.maybeWritten = true;
       this.failBatch(b, 'DELIVERY_TIMEOUT', false);
     }
   }
 
+  private isExpired(b: ProducerBatch, now: number): boolean {
+    return !b.done && now >= b.createdMs + this.deliveryTimeoutMs;
+  }
+
   private anyExpired(now: number): boolean {
-    const expired = (b: ProducerBatch) => !b.done && now >= b.createdMs + this.deliveryTimeoutMs;
-    for (const b of this.sentBatches) if (expired(b)) return true;
+    for (const b of this.sentBatches) if (this.isExpired(b, now)) return true;
     for (const p of this.parts.values()) {
-      for (const b of p.queue) if (expired(b)) return true;
-      for (const b of p.incomplete) if (expired(b)) return true;
+      for (const b of p.queue) if (this.isExpired(b, now)) return true;
+      for (const b of p.incomplete) if (this.isExpired(b, now)) return true;
     }
     return false;
   }

@@ -36,6 +36,7 @@ describe('ksim command line', () => {
     [['demo', '--seeds', '2', '--trace', '/tmp/x.jsonl'], /--trace needs a single --seed/],
     [['bench', '--fast'], /^ksim bench: unknown flag --fast/],
     [['bench', '--sweep-rounds', '0'], /^ksim bench: --sweep-rounds must be an integer from 1 to 100, got 0/],
+    [['bench', '--sweep-seeds', '1'], /^ksim bench: --sweep-seeds must be at least 2 \(the control runs the seeds in two halves\), got 1/],
     [['run', 'no-such-scenario'], /^ksim run: unknown scenario/],
   ])('bad input %j: one line on stderr, exit 254', (args, message) => {
     const r = ksim(...args);
@@ -103,6 +104,8 @@ describe('ksim command line', () => {
     }
     // 1 worker, the pool, and the two halves run as separate processes: all the same per-seed results.
     expect(doc.sweep.identical).toBe(true);
+    expect(doc.sweep.speedup).toBeGreaterThan(0);
+    expect(doc.sweep.controlSpeedup).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/sweep round 2\/2/);
   });
 });
