@@ -60,6 +60,7 @@ import { decodeBatch } from '../core/log/batch.js';
 import type { LogBatch, PartitionLog } from '../core/log/partition-log.js';
 import { tpKey } from '../core/protocol.js';
 import type { TraceRecord } from '../sim/trace.js';
+import type { World } from '../sim/world.js';
 import type { Anomaly, RunChecker } from './checks.js';
 import { type Cluster, replicaRecords } from './cluster.js';
 import { leaderOf } from './final-state.js';
@@ -175,71 +176,92 @@ const ms = (t: number): string => `${Math.round(t)} ms`;
 const acksName = (acks: number): string => (acks === -1 ? 'all' : String(acks));
 
 export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {}): GuaranteeChecker {
-  const world = c.world;
-  const brokers = new Set(c.brokers);
-  const mirrors = new Map<string, Map<string, Mirror>>(c.brokers.map((b) => [b, new Map()]));
-  const instances = new Map<string, Broker | undefined>();
-  const dirty = new Set<string>();
-  /** Per broker, this event's truncation records by partition key (replica.truncate wins over log.truncated). */
-  const truncations = new Map<string, Map<string, Truncation>>();
-  const recoveries = new Map<string, string>();
-  const commits = new Map<string, Commit>();
-  const unclean = new Map<string, UncleanElection[]>();
-  const producers = new Map<string, ProducerInfo>();
-  const bumps = new Map<string, EpochBump[]>();
-  /** Per partition, the answers to the consumers' position validations; per consumer and partition, its last validation. */
-  const answers = new Map<string, ValidationAnswer[]>();
-  const validations = new Map<string, ValidationAnswer['validated']>();
-  const history: CheckedOp[] = [];
-  let raw: RawAnomaly[] = [];
+  return new GuaranteeTracker(c, options);
+}
 
-  const mirrorOf = (b: string, key: string, topic: string, partition: number): Mirror => {
-    const m = mirrors.get(b) as Map<string, Mirror>;
+/**
+ * The guarantee model's tracking during a run and its judgement at the end. (A class, not closures
+ * made in createGuaranteeChecker: V8 keeps a method's optimized code from one run to the next,
+ * while the closures of each run were compiled anew every few runs.)
+ */
+class GuaranteeTracker implements GuaranteeChecker {
+  readonly name = 'guarantee-model';
+  readonly world: World;
+  readonly brokers: Set<string>;
+  readonly mirrors: Map<string, Map<string, Mirror>>;
+  readonly instances = new Map<string, Broker | undefined>();
+  readonly dirty = new Set<string>();
+  /** Per broker, this event's truncation records by partition key (replica.truncate wins over log.truncated). */
+  readonly truncations = new Map<string, Map<string, Truncation>>();
+  readonly recoveries = new Map<string, string>();
+  readonly commits = new Map<string, Commit>();
+  readonly unclean = new Map<string, UncleanElection[]>();
+  readonly producers = new Map<string, ProducerInfo>();
+  readonly bumps = new Map<string, EpochBump[]>();
+  /** Per partition, the answers to the consumers' position validations; per consumer and partition, its last validation. */
+  readonly answers = new Map<string, ValidationAnswer[]>();
+  readonly validations = new Map<string, ValidationAnswer['validated']>();
+  readonly history: CheckedOp[] = [];
+  raw: RawAnomaly[] = [];
+
+  constructor(
+    readonly c: Cluster,
+    readonly options: GuaranteeOptions,
+  ) {
+    this.world = c.world;
+    this.brokers = new Set(c.brokers);
+    this.mirrors = new Map(c.brokers.map((b) => [b, new Map()]));
+    this.world.trace.subscribe((r) => this.onTrace(r));
+    this.world.addInvariant({ name: 'guarantee-model tracking (never fails)', afterEvent: () => this.afterEvent() });
+  }
+
+  commitOf(value: string): Commit | undefined {
+    return this.commits.get(value);
+  }
+
+  afterEvent(): undefined {
+    if (this.dirty.size === 0) return undefined;
+    for (const b of [...this.dirty].sort()) this.syncBroker(b);
+    this.dirty.clear();
+    return undefined;
+  }
+
+  mirrorOf(b: string, key: string, topic: string, partition: number): Mirror {
+    const m = this.mirrors.get(b) as Map<string, Mirror>;
     let mirror = m.get(key);
     if (mirror === undefined) {
       mirror = { topic, partition, log: undefined, batches: [], start: 0, vals: [], hwSeen: 0, down: undefined };
       m.set(key, mirror);
     }
     return mirror;
-  };
+  }
 
-  const committedAt = (value: string | null, topic: string, partition: number, offset: number): Commit | undefined => {
+  committedAt(value: string | null, topic: string, partition: number, offset: number): Commit | undefined {
     if (value === null) return undefined;
-    const cm = commits.get(value);
+    const cm = this.commits.get(value);
     return cm !== undefined && cm.offset === offset && cm.partition === partition && cm.topic === topic ? cm : undefined;
-  };
-
-  const openSpan = (h: Holder): AliveSpan | undefined => {
-    const last = h.spans[h.spans.length - 1];
-    return last !== undefined && last.to === undefined ? last : undefined;
-  };
+  }
 
   /** `b` holds the committed record from now on (unless it already does). */
-  const gainHolder = (cm: Commit, b: string): void => {
+  gainHolder(cm: Commit, b: string): void {
     let h = cm.holders.get(b);
     if (h === undefined) cm.holders.set(b, (h = { spans: [], removedBy: undefined }));
-    if (openSpan(h) === undefined) h.spans.push({ from: world.now, to: undefined, end: undefined });
-  };
+    if (openSpan(h) === undefined) h.spans.push({ from: this.world.now, to: undefined, end: undefined });
+  }
 
-  const decode = (batch: LogBatch): (string | null)[] => {
-    const d = decodeBatch(batch.bytes, 0);
-    if (d.kind !== 'batch') throw new Error(`guarantees: undecodable batch at ${batch.baseOffset} in memory`);
-    return d.batch.records.map((r) => r.value);
-  };
-
-  const appendToMirror = (b: string, m: Mirror, batch: LogBatch): void => {
+  appendToMirror(b: string, m: Mirror, batch: LogBatch): void {
     const values = decode(batch);
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as string | null;
       m.vals.push(v);
-      const cm = committedAt(v, m.topic, m.partition, batch.baseOffset + i);
-      if (cm !== undefined) gainHolder(cm, b);
+      const cm = this.committedAt(v, m.topic, m.partition, batch.baseOffset + i);
+      if (cm !== undefined) this.gainHolder(cm, b);
     }
     m.batches.push(batch);
-  };
+  }
 
   /** Bring a mirror attached to `log` up to date; removed records are protocol truncations. */
-  const syncLog = (b: string, key: string, m: Mirror, log: PartitionLog): void => {
+  syncLog(b: string, key: string, m: Mirror, log: PartitionLog): void {
     const L = log.batches;
     const M = m.batches;
     if (M.length === L.length && (M.length === 0 || M[M.length - 1] === L[L.length - 1]) && m.start === log.logStartOffset) return;
@@ -249,16 +271,16 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
     const cutAt = k > 0 ? (M[k - 1] as LogBatch).lastOffset + 1 : m.start;
     const end = m.start + m.vals.length;
     if (cutAt < end) {
-      const t = truncations.get(b)?.get(key) ?? {
+      const t = this.truncations.get(b)?.get(key) ?? {
         broker: b,
-        atMs: world.now,
+        atMs: this.world.now,
         rule: 'log truncated (no rule traced)',
         cause: undefined,
         leader: undefined,
         leaderEpoch: undefined,
       };
       for (let o = cutAt; o < end; o++) {
-        const cm = committedAt(m.vals[o - m.start] as string | null, m.topic, m.partition, o);
+        const cm = this.committedAt(m.vals[o - m.start] as string | null, m.topic, m.partition, o);
         const h = cm?.holders.get(b);
         if (h !== undefined && openSpan(h) !== undefined && h.removedBy === undefined) h.removedBy = t;
       }
@@ -271,11 +293,11 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       m.vals.length = 0;
       m.hwSeen = m.start;
     }
-    for (let i = k; i < L.length; i++) appendToMirror(b, m, L[i] as LogBatch);
-  };
+    for (let i = k; i < L.length; i++) this.appendToMirror(b, m, L[i] as LogBatch);
+  }
 
   /** A (re)loaded log after the broker was down: what did not come back was lost to the fault. */
-  const attach = (b: string, key: string, m: Mirror, log: PartitionLog): void => {
+  attach(b: string, key: string, m: Mirror, log: PartitionLog): void {
     const fresh: Mirror = { ...m, log, batches: [], start: log.logStartOffset, vals: [], hwSeen: log.logStartOffset, down: undefined };
     for (const batch of log.batches) {
       const values = decode(batch);
@@ -283,10 +305,10 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       for (const v of values) fresh.vals.push(v);
     }
     if (m.down !== undefined) {
-      const why = lossReason(b, key, m.down, fresh.vals.length === 0 && log.batches.length === 0);
+      const why = this.lossReason(b, key, m.down, fresh.vals.length === 0 && log.batches.length === 0);
       for (let i = 0; i < m.vals.length; i++) {
         const o = m.start + i;
-        const cm = committedAt(m.vals[i] as string | null, m.topic, m.partition, o);
+        const cm = this.committedAt(m.vals[i] as string | null, m.topic, m.partition, o);
         const h = cm?.holders.get(b);
         const span = h === undefined ? undefined : openSpan(h);
         if (span === undefined || fresh.vals[o - fresh.start] === m.vals[i]) continue;
@@ -295,14 +317,14 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       }
     }
     fresh.vals.forEach((v, i) => {
-      const cm = committedAt(v, fresh.topic, fresh.partition, fresh.start + i);
-      if (cm !== undefined) gainHolder(cm, b);
+      const cm = this.committedAt(v, fresh.topic, fresh.partition, fresh.start + i);
+      if (cm !== undefined) this.gainHolder(cm, b);
     });
     Object.assign(m, fresh);
-  };
+  }
 
-  const lossReason = (b: string, key: string, down: DownInfo, empty: boolean): string => {
-    const recovered = recoveries.get(`${b}\u0000${key}`);
+  lossReason(b: string, key: string, down: DownInfo, empty: boolean): string {
+    const recovered = this.recoveries.get(`${b}\u0000${key}`);
     switch (down.kind) {
       case 'wipe':
         return `${b} was wiped at ${ms(down.atMs)}`;
@@ -312,41 +334,41 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
         if (recovered !== undefined && /corrupt/.test(recovered)) return `${b}'s copy was cut as corrupt by recovery after its crash at ${ms(down.atMs)}`;
         return `${b}'s crash at ${ms(down.atMs)} dropped its unsynced copy${empty ? ' (its log came back empty)' : ''}`;
     }
-  };
+  }
 
   /** As leader: commit every record below the high watermark not seen committed yet. */
-  const commitBelow = (b: string, key: string, m: Mirror, hw: number): void => {
+  commitBelow(b: string, key: string, m: Mirror, hw: number): void {
     const upTo = Math.min(hw, m.start + m.vals.length);
     for (let o = Math.max(m.hwSeen, m.start); o < upTo; o++) {
       const v = m.vals[o - m.start] as string | null;
-      if (v === null || commits.has(v)) continue;
-      const cm: Commit = { topic: m.topic, partition: m.partition, offset: o, value: v, atMs: world.now, leader: b, holders: new Map() };
-      commits.set(v, cm);
-      for (const other of mirrors.keys()) {
-        const om = mirrors.get(other)?.get(key);
-        if (om?.log !== undefined && om.vals[o - om.start] === v) gainHolder(cm, other);
+      if (v === null || this.commits.has(v)) continue;
+      const cm: Commit = { topic: m.topic, partition: m.partition, offset: o, value: v, atMs: this.world.now, leader: b, holders: new Map() };
+      this.commits.set(v, cm);
+      for (const other of this.mirrors.keys()) {
+        const om = this.mirrors.get(other)?.get(key);
+        if (om?.log !== undefined && om.vals[o - om.start] === v) this.gainHolder(cm, other);
       }
     }
     m.hwSeen = Math.max(m.hwSeen, hw);
-  };
+  }
 
-  const syncBroker = (b: string): void => {
-    const inst = world.nodeState<Broker>(b);
+  syncBroker(b: string): void {
+    const inst = this.world.nodeState<Broker>(b);
     if (inst === undefined) return;
-    if (instances.get(b) !== inst) instances.set(b, inst);
+    if (this.instances.get(b) !== inst) this.instances.set(b, inst);
     // Keys, then get: an entries loop allocates a pair per partition, and this runs after most events.
     for (const key of inst.logs.keys()) {
       const log = inst.logs.get(key) as PartitionLog;
-      const m = mirrorOf(b, key, log.topic, log.partition);
-      if (m.log !== log) attach(b, key, m, log);
-      else syncLog(b, key, m, log);
-      if (inst.partitions.get(key)?.isLeader && log.highWatermark > m.hwSeen) commitBelow(b, key, m, log.highWatermark);
+      const m = this.mirrorOf(b, key, log.topic, log.partition);
+      if (m.log !== log) this.attach(b, key, m, log);
+      else this.syncLog(b, key, m, log);
+      if (inst.partitions.get(key)?.isLeader && log.highWatermark > m.hwSeen) this.commitBelow(b, key, m, log.highWatermark);
     }
-    truncations.delete(b);
-  };
+    this.truncations.delete(b);
+  }
 
-  const onDown = (b: string, down: DownInfo): void => {
-    for (const m of (mirrors.get(b) as Map<string, Mirror>).values()) {
+  onDown(b: string, down: DownInfo): void {
+    for (const m of (this.mirrors.get(b) as Map<string, Mirror>).values()) {
       if (m.log !== undefined) {
         m.log = undefined;
         m.down = down;
@@ -354,14 +376,14 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
         m.down = down;
       }
     }
-    instances.set(b, undefined);
-  };
+    this.instances.set(b, undefined);
+  }
 
-  const noteTruncation = (r: TraceRecord, rule: string): void => {
+  noteTruncation(r: TraceRecord, rule: string): void {
     const f = r.fields ?? {};
     const key = tpKey({ topic: f.topic as string, partition: f.partition as number });
-    let m = truncations.get(r.node);
-    if (m === undefined) truncations.set(r.node, (m = new Map()));
+    let m = this.truncations.get(r.node);
+    if (m === undefined) this.truncations.set(r.node, (m = new Map()));
     if (r.kind !== 'replica.truncate' && m.has(key)) return;
     m.set(key, {
       broker: r.node,
@@ -371,49 +393,89 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
       leader: typeof f.leader === 'number' ? f.leader : undefined,
       leaderEpoch: typeof f.leaderEpoch === 'number' ? f.leaderEpoch : undefined,
     });
-  };
+  }
 
-  world.trace.subscribe((r) => {
-    if (brokers.has(r.node)) {
-      dirty.add(r.node);
+  finish(): Anomaly[] {
+    for (const b of this.c.brokers) this.syncBroker(b);
+    this.dirty.clear();
+    // Replicas still down at the end: their copies count as lost when they went down.
+    for (const [b, m] of this.mirrors) {
+      for (const mirror of m.values()) {
+        if (mirror.log !== undefined || mirror.down === undefined) continue;
+        const down = mirror.down;
+        mirror.vals.forEach((v, i) => {
+          const h = this.committedAt(v, mirror.topic, mirror.partition, mirror.start + i)?.holders.get(b);
+          const span = h === undefined ? undefined : openSpan(h);
+          if (span === undefined) return;
+          span.to = down.atMs;
+          span.end = `${b} went down at ${ms(down.atMs)} (${down.kind}) and had not recovered its log by the end`;
+        });
+      }
+    }
+    const finalLogs = (topic: string, partition: number) => {
+      const leader = leaderOf(this.c, topic, partition);
+      return leader === undefined ? undefined : replicaRecords(this.world, leader, topic, partition);
+    };
+    const highWatermark = (topic: string, partition: number) => {
+      const leader = leaderOf(this.c, topic, partition);
+      return leader === undefined ? undefined : this.world.nodeState<Broker>(leader)?.logs.get(tpKey({ topic, partition }))?.highWatermark;
+    };
+    this.raw = checkHistory(this.history, finalLogs, {
+      highWatermark,
+      ...(this.options.consumersRanToEnd === undefined ? {} : { consumersRanToEnd: this.options.consumersRanToEnd }),
+    });
+    return judge(this.raw, {
+      commits: this.commits,
+      unclean: this.unclean,
+      producers: this.producers,
+      bumps: this.bumps,
+      answers: this.answers,
+      history: this.history,
+      defaultAcks: this.c.config.str('acks'),
+    });
+  }
+
+  onTrace(r: TraceRecord): void {
+    if (this.brokers.has(r.node)) {
+      this.dirty.add(r.node);
       switch (r.kind) {
         case 'replica.truncate':
-          noteTruncation(r, String(r.fields?.rule ?? 'replica.truncate'));
+          this.noteTruncation(r, String(r.fields?.rule ?? 'replica.truncate'));
           break;
         case 'log.truncated':
-          noteTruncation(r, 'log truncated');
+          this.noteTruncation(r, 'log truncated');
           break;
         case 'log.truncated-fully':
-          noteTruncation(r, 'log truncated fully (restarted at a new log start offset)');
+          this.noteTruncation(r, 'log truncated fully (restarted at a new log start offset)');
           break;
         case 'log.recovered':
           if (typeof r.fields?.reason === 'string')
-            recoveries.set(`${r.node}\u0000${tpKey({ topic: r.fields.topic as string, partition: r.fields.partition as number })}`, r.fields.reason);
+            this.recoveries.set(`${r.node}\u0000${tpKey({ topic: r.fields.topic as string, partition: r.fields.partition as number })}`, r.fields.reason);
           break;
         case 'node.crash': {
           const f = r.fields ?? {};
-          onDown(r.node, { atMs: r.timeMs, kind: 'crash', detail: `${f.dropped ?? 0} unsynced writes dropped, ${f.torn ?? 0} torn, ${f.kept ?? 0} kept` });
+          this.onDown(r.node, { atMs: r.timeMs, kind: 'crash', detail: `${f.dropped ?? 0} unsynced writes dropped, ${f.torn ?? 0} torn, ${f.kept ?? 0} kept` });
           break;
         }
         case 'node.halt':
-          onDown(r.node, { atMs: r.timeMs, kind: 'halt', detail: String(r.fields?.reason ?? 'halted') });
+          this.onDown(r.node, { atMs: r.timeMs, kind: 'halt', detail: String(r.fields?.reason ?? 'halted') });
           break;
         case 'node.wipe':
-          onDown(r.node, { atMs: r.timeMs, kind: 'wipe', detail: 'wiped' });
+          this.onDown(r.node, { atMs: r.timeMs, kind: 'wipe', detail: 'wiped' });
           break;
       }
       return;
     }
     switch (r.kind) {
       case HISTORY_TRACE_KIND:
-        if (r.fields !== undefined) history.push({ ...opFromTrace(r.node, r.fields), timeMs: r.timeMs });
+        if (r.fields !== undefined) this.history.push({ ...opFromTrace(r.node, r.fields), timeMs: r.timeMs });
         break;
       case 'consumer.offset-reset':
-        history.push(seek(r, r.fields?.offset as number, `reset (${String(r.fields?.strategy)})`));
+        this.history.push(seek(r, r.fields?.offset as number, `reset (${String(r.fields?.strategy)})`));
         break;
       case 'consumer.validate-position': {
         const f = r.fields ?? {};
-        validations.set(`${r.node}\u0000${tpKey({ topic: f.topic as string, partition: f.partition as number })}`, {
+        this.validations.set(`${r.node}\u0000${tpKey({ topic: f.topic as string, partition: f.partition as number })}`, {
           offsetEpoch: Number(f.offsetEpoch),
           leader: Number(f.leader),
           leaderEpoch: Number(f.leaderEpoch),
@@ -425,88 +487,53 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
         const f = r.fields ?? {};
         const key = tpKey({ topic: f.topic as string, partition: f.partition as number });
         const truncated = r.kind === 'consumer.truncation-detected';
-        pushTo(answers, key, {
+        pushTo(this.answers, key, {
           process: r.node,
           atMs: r.timeMs,
           truncated,
-          index: history.length,
+          index: this.history.length,
           position: Number(f.position),
           endOffset: Number(f.endOffset),
           leaderEpoch: Number(f.leaderEpoch),
-          validated: validations.get(`${r.node}\u0000${key}`),
+          validated: this.validations.get(`${r.node}\u0000${key}`),
         });
-        if (truncated) history.push(seek(r, r.fields?.endOffset as number, 'truncation detected'));
+        if (truncated) this.history.push(seek(r, r.fields?.endOffset as number, 'truncation detected'));
         break;
       }
       case 'producer.start':
-        producers.set(r.node, { acks: Number(r.fields?.acks ?? -1), idempotent: r.fields?.idempotent === true });
+        this.producers.set(r.node, { acks: Number(r.fields?.acks ?? -1), idempotent: r.fields?.idempotent === true });
         break;
       case 'producer.epoch-bump': {
         const f = r.fields ?? {};
         const values = (x: unknown): Set<string> => new Set(Array.isArray(x) ? x.map(String) : []);
-        pushTo(bumps, r.node, { atMs: r.timeMs, producerEpoch: Number(f.producerEpoch), rewritten: values(f.rewritten), maybeWritten: values(f.maybeWritten) });
+        pushTo(this.bumps, r.node, {
+          atMs: r.timeMs,
+          producerEpoch: Number(f.producerEpoch),
+          rewritten: values(f.rewritten),
+          maybeWritten: values(f.maybeWritten),
+        });
         break;
       }
       case 'controller.elect': {
         const reason = String(r.fields?.reason ?? '');
         if (!/unclean election/.test(reason)) break; // not "registered after an unclean shutdown"
         const key = tpKey({ topic: r.fields?.topic as string, partition: r.fields?.partition as number });
-        pushTo(unclean, key, { atMs: r.timeMs, leader: r.fields?.leader as number, leaderEpoch: r.fields?.leaderEpoch as number, reason });
+        pushTo(this.unclean, key, { atMs: r.timeMs, leader: r.fields?.leader as number, leaderEpoch: r.fields?.leaderEpoch as number, reason });
         break;
       }
     }
-  });
+  }
+}
 
-  world.addInvariant({
-    name: 'guarantee-model tracking (never fails)',
-    afterEvent: () => {
-      if (dirty.size === 0) return undefined;
-      for (const b of [...dirty].sort()) syncBroker(b);
-      dirty.clear();
-      return undefined;
-    },
-  });
+function openSpan(h: Holder): AliveSpan | undefined {
+  const last = h.spans[h.spans.length - 1];
+  return last !== undefined && last.to === undefined ? last : undefined;
+}
 
-  const finish = (): Anomaly[] => {
-    for (const b of c.brokers) syncBroker(b);
-    dirty.clear();
-    // Replicas still down at the end: their copies count as lost when they went down.
-    for (const [b, m] of mirrors) {
-      for (const mirror of m.values()) {
-        if (mirror.log !== undefined || mirror.down === undefined) continue;
-        const down = mirror.down;
-        mirror.vals.forEach((v, i) => {
-          const h = committedAt(v, mirror.topic, mirror.partition, mirror.start + i)?.holders.get(b);
-          const span = h === undefined ? undefined : openSpan(h);
-          if (span === undefined) return;
-          span.to = down.atMs;
-          span.end = `${b} went down at ${ms(down.atMs)} (${down.kind}) and had not recovered its log by the end`;
-        });
-      }
-    }
-    const finalLogs = (topic: string, partition: number) => {
-      const leader = leaderOf(c, topic, partition);
-      return leader === undefined ? undefined : replicaRecords(world, leader, topic, partition);
-    };
-    const highWatermark = (topic: string, partition: number) => {
-      const leader = leaderOf(c, topic, partition);
-      return leader === undefined ? undefined : world.nodeState<Broker>(leader)?.logs.get(tpKey({ topic, partition }))?.highWatermark;
-    };
-    raw = checkHistory(history, finalLogs, {
-      highWatermark,
-      ...(options.consumersRanToEnd === undefined ? {} : { consumersRanToEnd: options.consumersRanToEnd }),
-    });
-    return judge(raw, { commits, unclean, producers, bumps, answers, history, defaultAcks: c.config.str('acks') });
-  };
-
-  return {
-    name: 'guarantee-model',
-    finish,
-    commitOf: (value) => commits.get(value),
-    get raw() {
-      return raw;
-    },
-  };
+function decode(batch: LogBatch): (string | null)[] {
+  const d = decodeBatch(batch.bytes, 0);
+  if (d.kind !== 'batch') throw new Error(`guarantees: undecodable batch at ${batch.baseOffset} in memory`);
+  return d.batch.records.map((r) => r.value);
 }
 
 function seek(r: TraceRecord, offset: number, reason: string): CheckedOp {

@@ -190,309 +190,355 @@ const list = (xs: readonly (string | number)[], max = 8): string =>
 
 /** The anomalies of a history against the final logs, in ANOMALY_NAMES order, then by partition and offset. */
 export function checkHistory(history: readonly CheckedOp[], finalLogs: FinalLogs, options: HistoryCheckOptions = {}): RawAnomaly[] {
-  const out: RawAnomaly[] = [];
-  const partitions = new Map<string, { topic: string; partition: number }>();
-  const finals = new Map<string, FinalIndex | undefined>();
-  const finalOf = (topic: string, partition: number): FinalIndex | undefined => {
-    const key = tpKey({ topic, partition });
-    if (!finals.has(key)) {
-      const log = finalLogs(topic, partition);
-      finals.set(key, log === undefined ? undefined : new FinalIndex(log));
-    }
-    return finals.get(key);
-  };
+  const check = new HistoryCheck(finalLogs, options);
+  for (let i = 0; i < history.length; i++) check.step(history[i] as CheckedOp, i);
+  return check.finish();
+}
 
-  const sends = new Map<string, SendInfo>();
+/**
+ * One run of checkHistory: what the history showed, per value and per partition, and the anomalies
+ * found. (A class, not closures inside checkHistory: V8 keeps a method's optimized code from one
+ * call to the next, whereas closures made anew in every call were compiled anew every few runs.)
+ */
+class HistoryCheck {
+  readonly out: RawAnomaly[] = [];
+  readonly partitions = new Map<string, { topic: string; partition: number }>();
+  readonly finals = new Map<string, FinalIndex | undefined>();
+  readonly sends = new Map<string, SendInfo>();
   /** Per partition: offset → value → its first observation there (acks and polls). */
-  const seenAt = new Map<string, Map<number, Map<string, Observation>>>();
+  readonly seenAt = new Map<string, Map<number, Map<string, Observation>>>();
   /** Per value: offset → its first observation there. */
-  const offsetsOf = new Map<string, Map<number, Observation>>();
+  readonly offsetsOf = new Map<string, Map<number, Observation>>();
   /** Per value: its first poll (where and by whom). */
-  const polled = new Map<string, Observation & { offset: number }>();
+  readonly polled = new Map<string, Observation & { offset: number }>();
   /** Per partition: the furthest position any consumer reached. */
-  const reach = new Map<string, number>();
-  const consumed = new Set<string>();
+  readonly reach = new Map<string, number>();
+  readonly consumed = new Set<string>();
+  /** Consumers: per process and partition, the last record read and where a fresh read starts. */
+  readonly readers = new Map<string, Reader>();
 
-  const observe = (topic: string, partition: number, offset: number, value: string, o: Observation): void => {
+  constructor(
+    readonly finalLogs: FinalLogs,
+    readonly options: HistoryCheckOptions,
+  ) {}
+
+  finalOf(topic: string, partition: number): FinalIndex | undefined {
     const key = tpKey({ topic, partition });
-    let byOffset = seenAt.get(key);
-    if (byOffset === undefined) seenAt.set(key, (byOffset = new Map()));
+    if (!this.finals.has(key)) {
+      const log = this.finalLogs(topic, partition);
+      this.finals.set(key, log === undefined ? undefined : new FinalIndex(log));
+    }
+    return this.finals.get(key);
+  }
+
+  observe(topic: string, partition: number, offset: number, value: string, o: Observation): void {
+    const key = tpKey({ topic, partition });
+    let byOffset = this.seenAt.get(key);
+    if (byOffset === undefined) this.seenAt.set(key, (byOffset = new Map()));
     let values = byOffset.get(offset);
     if (values === undefined) byOffset.set(offset, (values = new Map()));
     if (!values.has(value)) values.set(value, o);
-    let offsets = offsetsOf.get(value);
-    if (offsets === undefined) offsetsOf.set(value, (offsets = new Map()));
+    let offsets = this.offsetsOf.get(value);
+    if (offsets === undefined) this.offsetsOf.set(value, (offsets = new Map()));
     if (!offsets.has(offset)) offsets.set(offset, o);
-  };
+  }
 
-  // Consumers: per process and partition, the last record read and where a fresh read starts.
-  const readers = new Map<string, Reader>();
-  const readerOf = (op: CheckedOp) => {
+  readerOf(op: CheckedOp): Reader {
     const key = `${op.process}\u0000${tpKey(op)}`;
-    let r = readers.get(key);
-    if (r === undefined) readers.set(key, (r = { last: undefined, from: undefined }));
+    let r = this.readers.get(key);
+    if (r === undefined) this.readers.set(key, (r = { last: undefined, from: undefined }));
     return r;
-  };
-  const extendReach = (key: string, position: number) => reach.set(key, Math.max(reach.get(key) ?? 0, position));
+  }
 
-  history.forEach((op, index) => {
+  extendReach(key: string, position: number): void {
+    this.reach.set(key, Math.max(this.reach.get(key) ?? 0, position));
+  }
+
+  /** Takes in the history entry at `index`. */
+  step(op: CheckedOp, index: number): void {
     const key = tpKey(op);
-    partitions.set(key, { topic: op.topic, partition: op.partition });
+    this.partitions.set(key, { topic: op.topic, partition: op.partition });
     if (op.f === 'seek') {
-      const r = readerOf(op);
+      const r = this.readerOf(op);
       r.last = undefined;
       r.from = op.offset;
       return;
     }
-    if (op.f === 'send') {
-      if (op.value === undefined) return;
-      if (op.type === 'invoke') {
-        sends.set(op.value, {
-          process: op.process,
-          topic: op.topic,
-          partition: op.partition,
-          invokeIndex: index,
-          invokeMs: op.timeMs,
-          type: 'invoke',
-          offset: undefined,
-          doneMs: undefined,
-        });
-        return;
-      }
-      let s = sends.get(op.value);
-      if (s === undefined) {
-        // A completion without its invocation (a history cut short at the front): keep what it says.
-        s = {
-          process: op.process,
-          topic: op.topic,
-          partition: op.partition,
-          invokeIndex: index,
-          invokeMs: undefined,
-          type: op.type,
-          offset: undefined,
-          doneMs: op.timeMs,
-        };
-        sends.set(op.value, s);
-      }
-      s.type = op.type;
-      s.doneMs = op.timeMs;
-      if (op.type === 'ok' && op.offset !== undefined && op.offset >= 0) {
-        s.offset = op.offset;
-        observe(op.topic, op.partition, op.offset, op.value, { process: op.process, atMs: op.timeMs, how: 'ack' });
-      }
+    if (op.f === 'send') this.stepSend(op, index);
+    else this.stepPoll(op, key);
+  }
+
+  stepSend(op: TimedOp, index: number): void {
+    if (op.value === undefined) return;
+    if (op.type === 'invoke') {
+      this.sends.set(op.value, {
+        process: op.process,
+        topic: op.topic,
+        partition: op.partition,
+        invokeIndex: index,
+        invokeMs: op.timeMs,
+        type: 'invoke',
+        offset: undefined,
+        doneMs: undefined,
+      });
       return;
     }
-    // poll
-    consumed.add(key);
-    const r = readerOf(op);
+    let s = this.sends.get(op.value);
+    if (s === undefined) {
+      // A completion without its invocation (a history cut short at the front): keep what it says.
+      s = {
+        process: op.process,
+        topic: op.topic,
+        partition: op.partition,
+        invokeIndex: index,
+        invokeMs: undefined,
+        type: op.type,
+        offset: undefined,
+        doneMs: op.timeMs,
+      };
+      this.sends.set(op.value, s);
+    }
+    s.type = op.type;
+    s.doneMs = op.timeMs;
+    if (op.type === 'ok' && op.offset !== undefined && op.offset >= 0) {
+      s.offset = op.offset;
+      this.observe(op.topic, op.partition, op.offset, op.value, { process: op.process, atMs: op.timeMs, how: 'ack' });
+    }
+  }
+
+  stepPoll(op: TimedOp, key: string): void {
+    this.consumed.add(key);
+    const r = this.readerOf(op);
     if (op.type === 'invoke') {
       if (op.offset !== undefined) {
         if (r.last === undefined && r.from === undefined) r.from = op.offset;
-        extendReach(key, op.offset);
+        this.extendReach(key, op.offset);
       }
       return;
     }
     if (op.type !== 'ok') return;
     const values = op.values ?? [];
     const offsets = op.offsets ?? [];
-    const fin = finalOf(op.topic, op.partition);
+    const fin = this.finalOf(op.topic, op.partition);
     for (let i = 0; i < values.length; i++) {
       const value = values[i] as string;
       const offset = offsets[i] as number;
-      observe(op.topic, op.partition, offset, value, { process: op.process, atMs: op.timeMs, how: 'poll' });
-      if (!polled.has(value)) polled.set(value, { process: op.process, atMs: op.timeMs, how: 'poll', offset });
-      extendReach(key, offset + 1);
-      const finalAt = fin === undefined ? undefined : checkPollStep(out, op, r, value, offset, fin);
+      this.observe(op.topic, op.partition, offset, value, { process: op.process, atMs: op.timeMs, how: 'poll' });
+      if (!this.polled.has(value)) this.polled.set(value, { process: op.process, atMs: op.timeMs, how: 'poll', offset });
+      this.extendReach(key, offset + 1);
+      const finalAt = fin === undefined ? undefined : checkPollStep(this.out, op, r, value, offset, fin);
       r.last = { value, offset, finalAt, atMs: op.timeMs };
       r.from = undefined;
     }
-  });
-
-  const sortedPartitions = [...partitions.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([key, tp]) => ({ key, ...tp }));
-
-  // lost-write
-  const sendsBy = new Map<string, [string, SendInfo][]>();
-  for (const [value, s] of sends) {
-    const key = `${s.process}\u0000${tpKey(s)}`;
-    let l = sendsBy.get(key);
-    if (l === undefined) sendsBy.set(key, (l = []));
-    l.push([value, s]);
   }
-  /** The first value the same producer sent to the partition after `invokeIndex` that is in the final log. */
-  const laterPresent = (key: string, invokeIndex: number, fin: FinalIndex): string | undefined => {
-    for (const [v, t] of sendsBy.get(key) ?? []) if (t.invokeIndex > invokeIndex && fin.has(v)) return v;
-    return undefined;
-  };
-  for (const [value, s] of sends) {
-    const fin = finalOf(s.topic, s.partition);
-    if (fin === undefined || fin.has(value) || s.type !== 'ok') continue;
-    if (s.offset !== undefined) {
-      const poll = polled.get(value);
-      out.push({
-        anomaly: 'lost-write',
-        topic: s.topic,
-        partition: s.partition,
-        offsets: [s.offset],
-        values: [value],
-        process: s.process,
-        atMs: s.doneMs,
-        source: 'ack',
-        detail: `${value} acknowledged to ${s.process} at ${tpKey(s)}@${s.offset}${at(s.doneMs)}${poll ? ` (and polled by ${poll.process})` : ''} is not in the final log`,
-      });
-      continue;
+
+  /** The end-of-history checks, then every anomaly in report order. */
+  finish(): RawAnomaly[] {
+    const sortedPartitions = [...this.partitions.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([key, tp]) => ({ key, ...tp }));
+    this.lostWrites();
+    this.duplicates(sortedPartitions);
+    this.inconsistentOffsets(sortedPartitions);
+    this.nonmonotonicSends();
+    this.unseen(sortedPartitions);
+    return sortAnomalies(this.out);
+  }
+
+  lostWrites(): void {
+    // lost-write
+    const sendsBy = new Map<string, [string, SendInfo][]>();
+    for (const [value, s] of this.sends) {
+      const key = `${s.process}\u0000${tpKey(s)}`;
+      let l = sendsBy.get(key);
+      if (l === undefined) sendsBy.set(key, (l = []));
+      l.push([value, s]);
     }
-    if (polled.has(value)) continue; // reported below, from the poll
-    // Acknowledged without an offset (acks=0): lost if a later send of the producer made it.
-    const later = laterPresent(`${s.process}\u0000${tpKey(s)}`, s.invokeIndex, fin);
-    if (later !== undefined) {
-      out.push({
-        anomaly: 'lost-write',
-        topic: s.topic,
-        partition: s.partition,
-        offsets: [],
-        values: [value, later],
-        process: s.process,
-        atMs: s.doneMs,
-        source: 'ack-without-offset',
-        detail: `${value} acknowledged to ${s.process} (no offset)${at(s.doneMs)} is not in the final log of ${tpKey(s)}, though ${later}, sent after it, is (at ${fin.first(later)})`,
-      });
-    }
-  }
-  for (const [value, p] of polled) {
-    const s = sends.get(value);
-    if (s?.offset !== undefined && s.type === 'ok') continue; // reported above, from the acknowledgement
-    const tp = s ?? findPartition(seenAt, partitions, value);
-    if (tp === undefined) continue;
-    const fin = finalOf(tp.topic, tp.partition);
-    if (fin === undefined || fin.has(value)) continue;
-    out.push({
-      anomaly: 'lost-write',
-      topic: tp.topic,
-      partition: tp.partition,
-      offsets: [p.offset],
-      values: [value],
-      process: p.process,
-      atMs: p.atMs,
-      source: 'poll',
-      detail: `${value} polled by ${p.process} at ${tpKey(tp)}@${p.offset}${at(p.atMs)}${s ? ` (sent by ${s.process}, ${s.type})` : ''} is not in the final log`,
-    });
-  }
-
-  // duplicate: observed offsets and final-log offsets together.
-  for (const { key, topic, partition } of sortedPartitions) {
-    const fin = finalOf(topic, partition);
-    const candidates = new Set<string>();
-    for (const values of seenAt.get(key)?.values() ?? []) for (const v of values.keys()) candidates.add(v);
-    if (fin !== undefined) for (const [v, offs] of fin.offsetOf) if (offs.length > 1) candidates.add(v);
-    for (const value of candidates) {
-      const where = new Map<number, Observation | undefined>();
-      for (const [o, obs] of offsetsOf.get(value) ?? []) where.set(o, obs);
-      for (const o of fin?.offsetOf.get(value) ?? []) if (!where.has(o)) where.set(o, undefined);
-      if (where.size < 2) continue;
-      const offsets = [...where.keys()].sort((a, b) => a - b);
-      // The observation that revealed the second offset: the later of the first two by time.
-      const obs = [...where.values()].filter((o): o is Observation => o !== undefined).sort((a, b) => (a.atMs ?? 0) - (b.atMs ?? 0));
-      const second = obs[1] ?? obs[0];
-      const inFinal = fin?.offsetOf.get(value) ?? [];
-      out.push({
-        anomaly: 'duplicate',
-        topic,
-        partition,
-        offsets,
-        values: [value],
-        ...(second ? { process: second.process } : {}),
-        ...(second?.atMs !== undefined ? { atMs: second.atMs } : {}),
-        detail: `${value} is at ${offsets.length} offsets of ${key}: ${offsets
-          .map((o) => {
-            const ob = where.get(o);
-            const how = [
-              ob ? `${ob.how === 'ack' ? 'acknowledged to' : 'polled by'} ${ob.process}${at(ob.atMs)}` : '',
-              inFinal.includes(o) ? 'in the final log' : '',
-            ]
-              .filter((x) => x !== '')
-              .join(', ');
-            return `${o} (${how})`;
-          })
-          .join('; ')}`,
-      });
-    }
-  }
-
-  // inconsistent-offsets
-  for (const { key, topic, partition } of sortedPartitions) {
-    const byOffset = seenAt.get(key);
-    if (byOffset === undefined) continue;
-    for (const offset of [...byOffset.keys()].sort((a, b) => a - b)) {
-      const values = byOffset.get(offset) as Map<string, Observation>;
-      if (values.size < 2) continue;
-      const obs = [...values.entries()].sort((a, b) => (a[1].atMs ?? 0) - (b[1].atMs ?? 0));
-      const second = (obs[1] as [string, Observation])[1];
-      out.push({
-        anomaly: 'inconsistent-offsets',
-        topic,
-        partition,
-        offsets: [offset],
-        values: obs.map(([v]) => v),
-        process: second.process,
-        ...(second.atMs !== undefined ? { atMs: second.atMs } : {}),
-        detail: `${key}@${offset} was seen holding ${obs.length} values: ${obs.map(([v, o]) => `${v} (${o.how === 'ack' ? 'acknowledged to' : 'polled by'} ${o.process}${at(o.atMs)})`).join(', ')}`,
-      });
-    }
-  }
-
-  // nonmonotonic-send: per producer and partition, acknowledged offsets in the order of invocation.
-  const byProducer = new Map<string, [string, SendInfo][]>();
-  for (const [value, s] of sends) {
-    if (s.type !== 'ok' || s.offset === undefined) continue;
-    const key = `${s.process}\u0000${tpKey(s)}`;
-    let l = byProducer.get(key);
-    if (l === undefined) byProducer.set(key, (l = []));
-    l.push([value, s]);
-  }
-  for (const key of [...byProducer.keys()].sort()) {
-    const acks = (byProducer.get(key) as [string, SendInfo][]).sort((a, b) => a[1].invokeIndex - b[1].invokeIndex);
-    let max: [string, SendInfo] | undefined;
-    for (const [value, s] of acks) {
-      const offset = s.offset as number;
-      if (max !== undefined && offset <= (max[1].offset as number)) {
-        out.push({
-          anomaly: 'nonmonotonic-send',
+    /** The first value the same producer sent to the partition after `invokeIndex` that is in the final log. */
+    const laterPresent = (key: string, invokeIndex: number, fin: FinalIndex): string | undefined => {
+      for (const [v, t] of sendsBy.get(key) ?? []) if (t.invokeIndex > invokeIndex && fin.has(v)) return v;
+      return undefined;
+    };
+    for (const [value, s] of this.sends) {
+      const fin = this.finalOf(s.topic, s.partition);
+      if (fin === undefined || fin.has(value) || s.type !== 'ok') continue;
+      if (s.offset !== undefined) {
+        const poll = this.polled.get(value);
+        this.out.push({
+          anomaly: 'lost-write',
           topic: s.topic,
           partition: s.partition,
-          offsets: [max[1].offset as number, offset],
-          values: [max[0], value],
+          offsets: [s.offset],
+          values: [value],
           process: s.process,
-          ...(s.doneMs !== undefined ? { atMs: s.doneMs } : {}),
-          detail: `${s.process} sent ${value} after ${max[0]} to ${tpKey(s)}, but ${value} was acknowledged at ${offset}${at(s.doneMs)}, not after ${max[0]}'s ${max[1].offset}`,
+          atMs: s.doneMs,
+          source: 'ack',
+          detail: `${value} acknowledged to ${s.process} at ${tpKey(s)}@${s.offset}${at(s.doneMs)}${poll ? ` (and polled by ${poll.process})` : ''} is not in the final log`,
+        });
+        continue;
+      }
+      if (this.polled.has(value)) continue; // reported below, from the poll
+      // Acknowledged without an offset (acks=0): lost if a later send of the producer made it.
+      const later = laterPresent(`${s.process}\u0000${tpKey(s)}`, s.invokeIndex, fin);
+      if (later !== undefined) {
+        this.out.push({
+          anomaly: 'lost-write',
+          topic: s.topic,
+          partition: s.partition,
+          offsets: [],
+          values: [value, later],
+          process: s.process,
+          atMs: s.doneMs,
+          source: 'ack-without-offset',
+          detail: `${value} acknowledged to ${s.process} (no offset)${at(s.doneMs)} is not in the final log of ${tpKey(s)}, though ${later}, sent after it, is (at ${fin.first(later)})`,
         });
       }
-      if (max === undefined || offset > (max[1].offset as number)) max = [value, s];
     }
-  }
-
-  // unseen
-  for (const { key, topic, partition } of sortedPartitions) {
-    if (!consumed.has(key)) continue;
-    const fin = finalOf(topic, partition);
-    if (fin === undefined) continue;
-    const furthest = reach.get(key) ?? 0;
-    const hw = options.highWatermark?.(topic, partition) ?? Number.POSITIVE_INFINITY;
-    const limit = options.consumersRanToEnd === false ? Math.min(hw, furthest) : hw;
-    for (const r of fin.records) {
-      if (r.offset >= limit) break;
-      if (r.value === null || polled.has(r.value)) continue;
-      out.push({
-        anomaly: 'unseen',
-        topic,
-        partition,
-        offsets: [r.offset],
-        values: [r.value],
-        reach: furthest,
-        detail: `${r.value} at ${key}@${r.offset} (below the high watermark ${hw === Number.POSITIVE_INFINITY ? '(none given)' : hw}) was never polled; consumers reached offset ${furthest}`,
+    for (const [value, p] of this.polled) {
+      const s = this.sends.get(value);
+      if (s?.offset !== undefined && s.type === 'ok') continue; // reported above, from the acknowledgement
+      const tp = s ?? findPartition(this.seenAt, this.partitions, value);
+      if (tp === undefined) continue;
+      const fin = this.finalOf(tp.topic, tp.partition);
+      if (fin === undefined || fin.has(value)) continue;
+      this.out.push({
+        anomaly: 'lost-write',
+        topic: tp.topic,
+        partition: tp.partition,
+        offsets: [p.offset],
+        values: [value],
+        process: p.process,
+        atMs: p.atMs,
+        source: 'poll',
+        detail: `${value} polled by ${p.process} at ${tpKey(tp)}@${p.offset}${at(p.atMs)}${s ? ` (sent by ${s.process}, ${s.type})` : ''} is not in the final log`,
       });
     }
   }
 
+  duplicates(sortedPartitions: readonly { key: string; topic: string; partition: number }[]): void {
+    // duplicate: observed offsets and final-log offsets together.
+    for (const { key, topic, partition } of sortedPartitions) {
+      const fin = this.finalOf(topic, partition);
+      const candidates = new Set<string>();
+      for (const values of this.seenAt.get(key)?.values() ?? []) for (const v of values.keys()) candidates.add(v);
+      if (fin !== undefined) for (const [v, offs] of fin.offsetOf) if (offs.length > 1) candidates.add(v);
+      for (const value of candidates) {
+        const where = new Map<number, Observation | undefined>();
+        for (const [o, obs] of this.offsetsOf.get(value) ?? []) where.set(o, obs);
+        for (const o of fin?.offsetOf.get(value) ?? []) if (!where.has(o)) where.set(o, undefined);
+        if (where.size < 2) continue;
+        const offsets = [...where.keys()].sort((a, b) => a - b);
+        // The observation that revealed the second offset: the later of the first two by time.
+        const obs = [...where.values()].filter((o): o is Observation => o !== undefined).sort((a, b) => (a.atMs ?? 0) - (b.atMs ?? 0));
+        const second = obs[1] ?? obs[0];
+        const inFinal = fin?.offsetOf.get(value) ?? [];
+        this.out.push({
+          anomaly: 'duplicate',
+          topic,
+          partition,
+          offsets,
+          values: [value],
+          ...(second ? { process: second.process } : {}),
+          ...(second?.atMs !== undefined ? { atMs: second.atMs } : {}),
+          detail: `${value} is at ${offsets.length} offsets of ${key}: ${offsets
+            .map((o) => {
+              const ob = where.get(o);
+              const how = [
+                ob ? `${ob.how === 'ack' ? 'acknowledged to' : 'polled by'} ${ob.process}${at(ob.atMs)}` : '',
+                inFinal.includes(o) ? 'in the final log' : '',
+              ]
+                .filter((x) => x !== '')
+                .join(', ');
+              return `${o} (${how})`;
+            })
+            .join('; ')}`,
+        });
+      }
+    }
+  }
+
+  inconsistentOffsets(sortedPartitions: readonly { key: string; topic: string; partition: number }[]): void {
+    // inconsistent-offsets
+    for (const { key, topic, partition } of sortedPartitions) {
+      const byOffset = this.seenAt.get(key);
+      if (byOffset === undefined) continue;
+      for (const offset of [...byOffset.keys()].sort((a, b) => a - b)) {
+        const values = byOffset.get(offset) as Map<string, Observation>;
+        if (values.size < 2) continue;
+        const obs = [...values.entries()].sort((a, b) => (a[1].atMs ?? 0) - (b[1].atMs ?? 0));
+        const second = (obs[1] as [string, Observation])[1];
+        this.out.push({
+          anomaly: 'inconsistent-offsets',
+          topic,
+          partition,
+          offsets: [offset],
+          values: obs.map(([v]) => v),
+          process: second.process,
+          ...(second.atMs !== undefined ? { atMs: second.atMs } : {}),
+          detail: `${key}@${offset} was seen holding ${obs.length} values: ${obs.map(([v, o]) => `${v} (${o.how === 'ack' ? 'acknowledged to' : 'polled by'} ${o.process}${at(o.atMs)})`).join(', ')}`,
+        });
+      }
+    }
+  }
+
+  nonmonotonicSends(): void {
+    // nonmonotonic-send: per producer and partition, acknowledged offsets in the order of invocation.
+    const byProducer = new Map<string, [string, SendInfo][]>();
+    for (const [value, s] of this.sends) {
+      if (s.type !== 'ok' || s.offset === undefined) continue;
+      const key = `${s.process}\u0000${tpKey(s)}`;
+      let l = byProducer.get(key);
+      if (l === undefined) byProducer.set(key, (l = []));
+      l.push([value, s]);
+    }
+    for (const key of [...byProducer.keys()].sort()) {
+      const acks = (byProducer.get(key) as [string, SendInfo][]).sort((a, b) => a[1].invokeIndex - b[1].invokeIndex);
+      let max: [string, SendInfo] | undefined;
+      for (const [value, s] of acks) {
+        const offset = s.offset as number;
+        if (max !== undefined && offset <= (max[1].offset as number)) {
+          this.out.push({
+            anomaly: 'nonmonotonic-send',
+            topic: s.topic,
+            partition: s.partition,
+            offsets: [max[1].offset as number, offset],
+            values: [max[0], value],
+            process: s.process,
+            ...(s.doneMs !== undefined ? { atMs: s.doneMs } : {}),
+            detail: `${s.process} sent ${value} after ${max[0]} to ${tpKey(s)}, but ${value} was acknowledged at ${offset}${at(s.doneMs)}, not after ${max[0]}'s ${max[1].offset}`,
+          });
+        }
+        if (max === undefined || offset > (max[1].offset as number)) max = [value, s];
+      }
+    }
+  }
+
+  unseen(sortedPartitions: readonly { key: string; topic: string; partition: number }[]): void {
+    // unseen
+    for (const { key, topic, partition } of sortedPartitions) {
+      if (!this.consumed.has(key)) continue;
+      const fin = this.finalOf(topic, partition);
+      if (fin === undefined) continue;
+      const furthest = this.reach.get(key) ?? 0;
+      const hw = this.options.highWatermark?.(topic, partition) ?? Number.POSITIVE_INFINITY;
+      const limit = this.options.consumersRanToEnd === false ? Math.min(hw, furthest) : hw;
+      for (const r of fin.records) {
+        if (r.offset >= limit) break;
+        if (r.value === null || this.polled.has(r.value)) continue;
+        this.out.push({
+          anomaly: 'unseen',
+          topic,
+          partition,
+          offsets: [r.offset],
+          values: [r.value],
+          reach: furthest,
+          detail: `${r.value} at ${key}@${r.offset} (below the high watermark ${hw === Number.POSITIVE_INFINITY ? '(none given)' : hw}) was never polled; consumers reached offset ${furthest}`,
+        });
+      }
+    }
+  }
+}
+
+/** Anomalies in ANOMALY_NAMES order, then by partition and first offset, else as found. */
+function sortAnomalies(out: RawAnomaly[]): RawAnomaly[] {
   // (Returning an empty list here keeps V8 from deoptimizing the sort below between runs with and
   // without anomalies: an empty literal array has another hidden class than a filled one.)
   if (out.length === 0) return out;
