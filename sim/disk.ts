@@ -125,6 +125,10 @@ export interface DiskHost {
 
 const WRITE_OPS = new Set<DiskOpKind>(['append', 'writeAt', 'truncate']);
 
+function failed(op: DiskOp, code: DiskErrorCode): DiskResult<unknown> {
+  return { ok: false, error: new DiskError(code, op.kind, op.file) };
+}
+
 export class SimDisk {
   private files = new Map<string, SimFile>();
   private queue: DiskOp[] = [];
@@ -211,13 +215,13 @@ export class SimDisk {
     if (next !== undefined && next.completeMs <= now) this.host.scheduler.at(now, () => this.pump());
   }
 
+  /**
+   * Carry out an operation that completes now. (The common operations are here, the rarer ones in
+   * executeRare: V8 then recompiles only that small method when a run first meets one of them.)
+   */
   private execute(op: DiskOp): DiskResult<unknown> {
     const now = this.host.scheduler.now;
-    const fail = (code: DiskErrorCode): DiskResult<unknown> => ({ ok: false, error: new DiskError(code, op.kind, op.file) });
-    const eio = now < this.eioUntilMs;
-    if (eio && WRITE_OPS.has(op.kind) && this.eioOps.has('write')) return fail('EIO');
-    if (eio && op.kind === 'fsync' && this.eioOps.has('fsync')) return fail('EIO');
-    if (eio && (op.kind === 'read' || op.kind === 'readAll') && this.eioOps.has('read')) return fail('EIO');
+    if (now < this.eioUntilMs && this.eioHits(op)) return failed(op, 'EIO');
     const f = this.files.get(op.file);
     switch (op.kind) {
       case 'append':
@@ -227,48 +231,65 @@ export class SimDisk {
         const curLen = f?.visible.len ?? 0;
         if (offset > curLen) throw new Error(`${this.node}: writeAt ${op.file} at ${offset} would leave a hole (size ${curLen})`);
         const growth = Math.max(0, offset + data.length - curLen);
-        if (growth > 0 && (now < this.enospcUntilMs || this.usedBytes() + growth > this.config.capacityBytes)) return fail('ENOSPC');
+        if (growth > 0 && (now < this.enospcUntilMs || this.usedBytes() + growth > this.config.capacityBytes)) return failed(op, 'ENOSPC');
         const file = f ?? this.create(op.file);
         this.mutate(file, { kind: 'write', offset, data, atMs: now });
         this.stats.bytesWritten += data.length;
         return { ok: true, value: op.kind === 'append' ? offset : undefined };
       }
-      case 'truncate': {
-        if (f === undefined) return fail('ENOENT');
-        if ((op.length as number) < f.visible.len) this.truncateDurably(f, op.length as number);
-        return { ok: true, value: undefined };
-      }
       case 'read': {
-        if (f === undefined) return fail('ENOENT');
+        if (f === undefined) return failed(op, 'ENOENT');
         const start = Math.min(op.offset as number, f.visible.len);
         const end = Math.min(start + (op.length as number), f.visible.len);
         return { ok: true, value: f.visible.buf.slice(start, end) };
       }
-      case 'readAll':
-        if (f === undefined) return fail('ENOENT');
-        return { ok: true, value: f.visible.copy() };
       case 'size':
-        if (f === undefined) return fail('ENOENT');
+        if (f === undefined) return failed(op, 'ENOENT');
         return { ok: true, value: f.visible.len };
       case 'fsync': {
-        if (f === undefined) return fail('ENOENT');
+        if (f === undefined) return failed(op, 'ENOENT');
         this.stats.fsyncs++;
         this.makeDurable(f, f.pending.length);
         return { ok: true, value: undefined };
       }
+      default:
+        return this.executeRare(op, f);
+    }
+  }
+
+  private executeRare(op: DiskOp, f: SimFile | undefined): DiskResult<unknown> {
+    switch (op.kind) {
+      case 'truncate': {
+        if (f === undefined) return failed(op, 'ENOENT');
+        if ((op.length as number) < f.visible.len) this.truncateDurably(f, op.length as number);
+        return { ok: true, value: undefined };
+      }
+      case 'readAll':
+        if (f === undefined) return failed(op, 'ENOENT');
+        return { ok: true, value: f.visible.copy() };
       case 'rename': {
-        if (f === undefined) return fail('ENOENT');
+        if (f === undefined) return failed(op, 'ENOENT');
         this.files.delete(op.file);
         this.files.set(op.to as string, f);
         return { ok: true, value: undefined };
       }
       case 'delete':
-        if (f === undefined) return fail('ENOENT');
+        if (f === undefined) return failed(op, 'ENOENT');
         this.files.delete(op.file);
         return { ok: true, value: undefined };
       case 'list':
         return { ok: true, value: [...this.files.keys()].filter((n) => n.startsWith(op.file)).sort() };
+      default:
+        throw new Error(`${this.node}: unknown disk operation ${op.kind}`);
     }
+  }
+
+  /** An injected EIO fault covers this operation. */
+  private eioHits(op: DiskOp): boolean {
+    if (WRITE_OPS.has(op.kind)) return this.eioOps.has('write');
+    if (op.kind === 'fsync') return this.eioOps.has('fsync');
+    if (op.kind === 'read' || op.kind === 'readAll') return this.eioOps.has('read');
+    return false;
   }
 
   private create(name: string): SimFile {
