@@ -24,7 +24,7 @@ import { installFaults } from '../sim/faults.js';
 import { drawNemesis } from '../sim/nemesis.js';
 import { Rng } from '../sim/rng.js';
 import { Scheduler } from '../sim/scheduler.js';
-import { median } from './common.js';
+import { DEFAULT_SWEEP_SEEDS, median } from './common.js';
 
 export interface ScenarioBench {
   name: string;
@@ -246,7 +246,7 @@ export async function benchSweep(
   };
 }
 
-export async function runBench(sweepSeeds = 24, sweepRounds = 3, onRound?: (r: SweepRound, i: number) => void): Promise<BenchReport> {
+export async function runBench(sweepSeeds = DEFAULT_SWEEP_SEEDS, sweepRounds = 3, onRound?: (r: SweepRound, i: number) => void): Promise<BenchReport> {
   const kernel = benchKernel();
   const scenarios = [benchDemo(10), benchCluster(5)];
   const sweep = await benchSweep(sweepSeeds, sweepRounds, undefined, onRound);

@@ -61,3 +61,6 @@ export function positiveInt(v: unknown, flag: string, command: string, max = Num
   if (typeof v !== 'number' || v < 1 || v > max) throw new InputError(`ksim ${command}: --${flag} must be an integer from 1 to ${max}, got ${v}`);
   return v;
 }
+
+/** The seeds `ksim sweep` runs when given neither --seeds nor --seed-range; `ksim bench` sweeps as many. */
+export const DEFAULT_SWEEP_SEEDS = 100;

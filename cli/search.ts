@@ -18,9 +18,8 @@ import { isFailing, type SeedResult, type SweepResult, shardSeeds, sweep } from 
 import { InputError } from '../sim/input.js';
 import { toJsonLines } from '../sim/trace.js';
 import { parseArgs } from './args.js';
-import { EXIT, loadScenario, parseSets, positiveInt, verdictExit } from './common.js';
+import { DEFAULT_SWEEP_SEEDS, EXIT, loadScenario, parseSets, positiveInt, verdictExit } from './common.js';
 
-const DEFAULT_SWEEP_SEEDS = 100;
 const DEFAULT_RECHECK_RATIO = 0.05;
 const DEFAULT_OUT = join('ksim-out', 'failures');
 const DEFAULT_SHRINK_SECONDS = 600;
