@@ -24,7 +24,7 @@ import { installFaults } from '../sim/faults.js';
 import { drawNemesis } from '../sim/nemesis.js';
 import { Rng } from '../sim/rng.js';
 import { Scheduler } from '../sim/scheduler.js';
-import { DEFAULT_SWEEP_SEEDS, median } from './common.js';
+import { DEFAULT_BENCH_ROUNDS, DEFAULT_SWEEP_SEEDS, median } from './common.js';
 
 export interface ScenarioBench {
   name: string;
@@ -196,7 +196,7 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
  */
 export async function benchSweep(
   seeds: number,
-  rounds = 3,
+  rounds = DEFAULT_BENCH_ROUNDS,
   workers = Math.max(2, availableParallelism()),
   onRound?: (r: SweepRound, i: number) => void,
 ): Promise<SweepBench> {
@@ -246,7 +246,11 @@ export async function benchSweep(
   };
 }
 
-export async function runBench(sweepSeeds = DEFAULT_SWEEP_SEEDS, sweepRounds = 3, onRound?: (r: SweepRound, i: number) => void): Promise<BenchReport> {
+export async function runBench(
+  sweepSeeds = DEFAULT_SWEEP_SEEDS,
+  sweepRounds = DEFAULT_BENCH_ROUNDS,
+  onRound?: (r: SweepRound, i: number) => void,
+): Promise<BenchReport> {
   const kernel = benchKernel();
   const scenarios = [benchDemo(10), benchCluster(5)];
   const sweep = await benchSweep(sweepSeeds, sweepRounds, undefined, onRound);
