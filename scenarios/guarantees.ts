@@ -436,8 +436,8 @@ class GuaranteeTracker implements GuaranteeChecker {
   }
 
   /**
-   * Every trace record. (The common records take the first lines; the rarer kinds are in their own
-   * methods, so that V8 recompiles only those small methods when a run first meets one of them.)
+   * Every trace record. (The switches over the rarer kinds are methods of their own: when a run
+   * first meets such a kind, V8 deoptimizes and recompiles that small method, not this hot one.)
    */
   onTrace(r: TraceRecord): void {
     if (this.brokers.has(r.node)) {
