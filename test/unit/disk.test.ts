@@ -574,6 +574,19 @@ describe('disk: faults', () => {
     expect(value(now('size', { file: 'a' }))).toBe(3);
   });
 
+  it('EIO leaves metadata operations alone (size, list, rename, delete)', () => {
+    const { now, disk } = rig();
+    now('append', { file: 'd/a', data: text('ab') });
+    now('append', { file: 'd/b', data: text('c') });
+    disk.inject({ kind: 'eio', ops: ['write', 'fsync', 'read'], durationMs: 100 });
+    expect(value(now('size', { file: 'd/a' }))).toBe(2);
+    expect(value(now('list', { file: 'd/' }))).toEqual(['d/a', 'd/b']);
+    expect(now('rename', { file: 'd/a', to: 'd/c' }).ok).toBe(true);
+    expect(now('delete', { file: 'd/b' }).ok).toBe(true);
+    expect(value(now('list', { file: 'd/' }))).toEqual(['d/c']);
+    expect(errorCode(now('readAll', { file: 'd/c' }))).toBe('EIO');
+  });
+
   it('slow multiplies the latency of operations issued during it', () => {
     const { op, disk, done, scheduler } = rig({ latencyMs: FIXED });
     disk.inject({ kind: 'slow', factor: 10, durationMs: 5 });
