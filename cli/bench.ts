@@ -240,8 +240,9 @@ export async function benchSweep(
     cores: availableParallelism(),
     workers,
     rounds: result,
-    speedup: round2(median(result.map((r) => r.speedup))),
-    controlSpeedup: round2(median(result.map((r) => r.controlSpeedup))),
+    // Medians of the unrounded ratios (the rounds' own figures are rounded for display).
+    speedup: round2(median(result.map((r) => r.oneWorkerMs / r.poolMs))),
+    controlSpeedup: round2(median(result.map((r) => r.oneWorkerMs / r.twoProcessesMs))),
     identical: essences.size === 1,
   };
 }

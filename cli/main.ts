@@ -290,7 +290,7 @@ async function bench(argv: readonly string[]): Promise<number> {
   }
   process.stdout.write(`${table(rows)}\n`);
   const w = report.sweep;
-  const rows2 = [['round', '1 worker', `${w.workers} workers`, 'speed-up', `control: ${w.workers} processes`, 'speed-up']];
+  const rows2 = [['round', '1 worker', `${w.workers} workers`, 'speed-up', 'control: 2 processes', 'speed-up']];
   const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   w.rounds.forEach((r, i) => {
     rows2.push([String(i + 1), sec(r.oneWorkerMs), sec(r.poolMs), `${r.speedup}×`, sec(r.twoProcessesMs), `${r.controlSpeedup}×`]);

@@ -189,7 +189,6 @@ class GuaranteeTracker implements GuaranteeChecker {
   readonly world: World;
   readonly brokers: Set<string>;
   readonly mirrors: Map<string, Map<string, Mirror>>;
-  readonly instances = new Map<string, Broker | undefined>();
   readonly dirty = new Set<string>();
   /** Per broker, this event's truncation records by partition key (replica.truncate wins over log.truncated). */
   readonly truncations = new Map<string, Map<string, Truncation>>();
@@ -355,7 +354,6 @@ class GuaranteeTracker implements GuaranteeChecker {
   syncBroker(b: string): void {
     const inst = this.world.nodeState<Broker>(b);
     if (inst === undefined) return;
-    if (this.instances.get(b) !== inst) this.instances.set(b, inst);
     // Keys, then get: an entries loop allocates a pair per partition, and this runs after most events.
     for (const key of inst.logs.keys()) {
       const log = inst.logs.get(key) as PartitionLog;
@@ -376,7 +374,6 @@ class GuaranteeTracker implements GuaranteeChecker {
         m.down = down;
       }
     }
-    this.instances.set(b, undefined);
   }
 
   noteTruncation(r: TraceRecord, rule: string): void {

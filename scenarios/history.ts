@@ -135,6 +135,13 @@ interface Reader {
   from: number | undefined;
 }
 
+/** A partition of the history, with its tpKey. */
+interface PartitionRef {
+  key: string;
+  topic: string;
+  partition: number;
+}
+
 /** A final log indexed both ways. */
 class FinalIndex {
   readonly offsetOf = new Map<string, number[]>();
@@ -231,8 +238,8 @@ class HistoryCheck {
     return this.finals.get(key);
   }
 
-  observe(topic: string, partition: number, offset: number, value: string, o: Observation): void {
-    const key = tpKey({ topic, partition });
+  /** `key` is the partition's tpKey. */
+  observe(key: string, offset: number, value: string, o: Observation): void {
     let byOffset = this.seenAt.get(key);
     if (byOffset === undefined) this.seenAt.set(key, (byOffset = new Map()));
     let values = byOffset.get(offset);
@@ -243,10 +250,11 @@ class HistoryCheck {
     if (!offsets.has(offset)) offsets.set(offset, o);
   }
 
-  readerOf(op: CheckedOp): Reader {
-    const key = `${op.process}\u0000${tpKey(op)}`;
-    let r = this.readers.get(key);
-    if (r === undefined) this.readers.set(key, (r = { last: undefined, from: undefined }));
+  /** The reading of a consumer of the partition with tpKey `key`. */
+  readerOf(process: string, key: string): Reader {
+    const k = `${process}\u0000${key}`;
+    let r = this.readers.get(k);
+    if (r === undefined) this.readers.set(k, (r = { last: undefined, from: undefined }));
     return r;
   }
 
@@ -259,16 +267,16 @@ class HistoryCheck {
     const key = tpKey(op);
     this.partitions.set(key, { topic: op.topic, partition: op.partition });
     if (op.f === 'seek') {
-      const r = this.readerOf(op);
+      const r = this.readerOf(op.process, key);
       r.last = undefined;
       r.from = op.offset;
       return;
     }
-    if (op.f === 'send') this.stepSend(op, index);
+    if (op.f === 'send') this.stepSend(op, key, index);
     else this.stepPoll(op, key);
   }
 
-  stepSend(op: TimedOp, index: number): void {
+  stepSend(op: TimedOp, key: string, index: number): void {
     if (op.value === undefined) return;
     if (op.type === 'invoke') {
       this.sends.set(op.value, {
@@ -302,13 +310,13 @@ class HistoryCheck {
     s.doneMs = op.timeMs;
     if (op.type === 'ok' && op.offset !== undefined && op.offset >= 0) {
       s.offset = op.offset;
-      this.observe(op.topic, op.partition, op.offset, op.value, { process: op.process, atMs: op.timeMs, how: 'ack' });
+      this.observe(key, op.offset, op.value, { process: op.process, atMs: op.timeMs, how: 'ack' });
     }
   }
 
   stepPoll(op: TimedOp, key: string): void {
     this.consumed.add(key);
-    const r = this.readerOf(op);
+    const r = this.readerOf(op.process, key);
     if (op.type === 'invoke') {
       if (op.offset !== undefined) {
         if (r.last === undefined && r.from === undefined) r.from = op.offset;
@@ -323,10 +331,10 @@ class HistoryCheck {
     for (let i = 0; i < values.length; i++) {
       const value = values[i] as string;
       const offset = offsets[i] as number;
-      this.observe(op.topic, op.partition, offset, value, { process: op.process, atMs: op.timeMs, how: 'poll' });
+      this.observe(key, offset, value, { process: op.process, atMs: op.timeMs, how: 'poll' });
       if (!this.polled.has(value)) this.polled.set(value, { process: op.process, atMs: op.timeMs, how: 'poll', offset });
       this.extendReach(key, offset + 1);
-      const finalAt = fin === undefined ? undefined : checkPollStep(this.out, op, r, value, offset, fin);
+      const finalAt = fin === undefined ? undefined : checkPollStep(this.out, op, key, r, value, offset, fin);
       r.last = { value, offset, finalAt, atMs: op.timeMs };
       r.from = undefined;
     }
@@ -413,7 +421,7 @@ class HistoryCheck {
     }
   }
 
-  duplicates(sortedPartitions: readonly { key: string; topic: string; partition: number }[]): void {
+  duplicates(sortedPartitions: readonly PartitionRef[]): void {
     // duplicate: observed offsets and final-log offsets together.
     for (const { key, topic, partition } of sortedPartitions) {
       const fin = this.finalOf(topic, partition);
@@ -455,7 +463,7 @@ class HistoryCheck {
     }
   }
 
-  inconsistentOffsets(sortedPartitions: readonly { key: string; topic: string; partition: number }[]): void {
+  inconsistentOffsets(sortedPartitions: readonly PartitionRef[]): void {
     // inconsistent-offsets
     for (const { key, topic, partition } of sortedPartitions) {
       const byOffset = this.seenAt.get(key);
@@ -511,7 +519,7 @@ class HistoryCheck {
     }
   }
 
-  unseen(sortedPartitions: readonly { key: string; topic: string; partition: number }[]): void {
+  unseen(sortedPartitions: readonly PartitionRef[]): void {
     // unseen
     for (const { key, topic, partition } of sortedPartitions) {
       if (!this.consumed.has(key)) continue;
@@ -561,8 +569,7 @@ function sortAnomalies(out: RawAnomaly[]): RawAnomaly[] {
  * at `r.from`). Returns where the record is in the final log (the occurrence matching this read), if
  * it is there.
  */
-function checkPollStep(out: RawAnomaly[], op: TimedOp, r: Reader, value: string, offset: number, fin: FinalIndex): number | undefined {
-  const key = tpKey(op);
+function checkPollStep(out: RawAnomaly[], op: TimedOp, key: string, r: Reader, value: string, offset: number, fin: FinalIndex): number | undefined {
   const base = { topic: op.topic, partition: op.partition, process: op.process, ...(op.timeMs !== undefined ? { atMs: op.timeMs } : {}) };
   const last = r.last;
   if (last === undefined) {

@@ -251,11 +251,10 @@ export class Partition {
       }
     }
     if (req.fetchOffset > log.logEndOffset || req.fetchOffset < log.logStartOffset) return this.fetched(hw, lso, leo, [], 'OFFSET_OUT_OF_RANGE');
-    const leaderLeo = log.logEndOffset;
-    const limit = isFollower ? leaderLeo : log.highWatermark;
+    const limit = isFollower ? leo : hw;
     const records = req.fetchOffset >= limit ? [] : log.read(req.fetchOffset, req.maxBytes, limit);
     if (isFollower) {
-      const error = this.updateFollowerFetchState(replicaId, replicaEpoch, req.fetchOffset, leaderLeo, nowMs, metadata);
+      const error = this.updateFollowerFetchState(replicaId, replicaEpoch, req.fetchOffset, leo, nowMs, metadata);
       if (error !== 'NONE') return this.fetched(hw, lso, leo, [], error);
     }
     return this.fetched(hw, lso, leo, records, 'NONE');
