@@ -64,7 +64,7 @@ import type { World } from '../sim/world.js';
 import type { Anomaly, RunChecker } from './checks.js';
 import { type Cluster, replicaRecords } from './cluster.js';
 import { leaderOf } from './final-state.js';
-import { type CheckedOp, checkHistory, type RawAnomaly } from './history.js';
+import { type CheckedOp, checkHistory, pushTo, type RawAnomaly } from './history.js';
 
 export interface GuaranteeOptions {
   /** Passed to checkHistory: consumers ran until they had read everything committed (default true). */
@@ -186,26 +186,26 @@ export function createGuaranteeChecker(c: Cluster, options: GuaranteeOptions = {
  */
 class GuaranteeTracker implements GuaranteeChecker {
   readonly name = 'guarantee-model';
-  readonly world: World;
-  readonly brokers: Set<string>;
-  readonly mirrors: Map<string, Map<string, Mirror>>;
-  readonly dirty = new Set<string>();
+  private readonly world: World;
+  private readonly brokers: Set<string>;
+  private readonly mirrors: Map<string, Map<string, Mirror>>;
+  private readonly dirty = new Set<string>();
   /** Per broker, this event's truncation records by partition key (replica.truncate wins over log.truncated). */
-  readonly truncations = new Map<string, Map<string, Truncation>>();
-  readonly recoveries = new Map<string, string>();
-  readonly commits = new Map<string, Commit>();
-  readonly unclean = new Map<string, UncleanElection[]>();
-  readonly producers = new Map<string, ProducerInfo>();
-  readonly bumps = new Map<string, EpochBump[]>();
+  private readonly truncations = new Map<string, Map<string, Truncation>>();
+  private readonly recoveries = new Map<string, string>();
+  private readonly commits = new Map<string, Commit>();
+  private readonly unclean = new Map<string, UncleanElection[]>();
+  private readonly producers = new Map<string, ProducerInfo>();
+  private readonly bumps = new Map<string, EpochBump[]>();
   /** Per partition, the answers to the consumers' position validations; per consumer and partition, its last validation. */
-  readonly answers = new Map<string, ValidationAnswer[]>();
-  readonly validations = new Map<string, ValidationAnswer['validated']>();
+  private readonly answers = new Map<string, ValidationAnswer[]>();
+  private readonly validations = new Map<string, ValidationAnswer['validated']>();
   readonly history: CheckedOp[] = [];
-  raw: RawAnomaly[] = [];
+  private rawAnomalies: RawAnomaly[] = [];
 
   constructor(
-    readonly c: Cluster,
-    readonly options: GuaranteeOptions,
+    private readonly c: Cluster,
+    private readonly options: GuaranteeOptions,
   ) {
     this.world = c.world;
     this.brokers = new Set(c.brokers);
@@ -214,18 +214,22 @@ class GuaranteeTracker implements GuaranteeChecker {
     this.world.addInvariant({ name: 'guarantee-model tracking (never fails)', afterEvent: () => this.afterEvent() });
   }
 
+  get raw(): readonly RawAnomaly[] {
+    return this.rawAnomalies;
+  }
+
   commitOf(value: string): Commit | undefined {
     return this.commits.get(value);
   }
 
-  afterEvent(): undefined {
+  private afterEvent(): undefined {
     if (this.dirty.size === 0) return undefined;
     for (const b of [...this.dirty].sort()) this.syncBroker(b);
     this.dirty.clear();
     return undefined;
   }
 
-  mirrorOf(b: string, key: string, topic: string, partition: number): Mirror {
+  private mirrorOf(b: string, key: string, topic: string, partition: number): Mirror {
     const m = this.mirrors.get(b) as Map<string, Mirror>;
     let mirror = m.get(key);
     if (mirror === undefined) {
@@ -235,20 +239,20 @@ class GuaranteeTracker implements GuaranteeChecker {
     return mirror;
   }
 
-  committedAt(value: string | null, topic: string, partition: number, offset: number): Commit | undefined {
+  private committedAt(value: string | null, topic: string, partition: number, offset: number): Commit | undefined {
     if (value === null) return undefined;
     const cm = this.commits.get(value);
     return cm !== undefined && cm.offset === offset && cm.partition === partition && cm.topic === topic ? cm : undefined;
   }
 
   /** `b` holds the committed record from now on (unless it already does). */
-  gainHolder(cm: Commit, b: string): void {
+  private gainHolder(cm: Commit, b: string): void {
     let h = cm.holders.get(b);
     if (h === undefined) cm.holders.set(b, (h = { spans: [], removedBy: undefined }));
     if (openSpan(h) === undefined) h.spans.push({ from: this.world.now, to: undefined, end: undefined });
   }
 
-  appendToMirror(b: string, m: Mirror, batch: LogBatch): void {
+  private appendToMirror(b: string, m: Mirror, batch: LogBatch): void {
     const values = decode(batch);
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as string | null;
@@ -260,7 +264,7 @@ class GuaranteeTracker implements GuaranteeChecker {
   }
 
   /** Bring a mirror attached to `log` up to date; removed records are protocol truncations. */
-  syncLog(b: string, key: string, m: Mirror, log: PartitionLog): void {
+  private syncLog(b: string, key: string, m: Mirror, log: PartitionLog): void {
     const L = log.batches;
     const M = m.batches;
     if (M.length === L.length && (M.length === 0 || M[M.length - 1] === L[L.length - 1]) && m.start === log.logStartOffset) return;
@@ -296,7 +300,7 @@ class GuaranteeTracker implements GuaranteeChecker {
   }
 
   /** A (re)loaded log after the broker was down: what did not come back was lost to the fault. */
-  attach(b: string, key: string, m: Mirror, log: PartitionLog): void {
+  private attach(b: string, key: string, m: Mirror, log: PartitionLog): void {
     const fresh: Mirror = { ...m, log, batches: [], start: log.logStartOffset, vals: [], hwSeen: log.logStartOffset, down: undefined };
     for (const batch of log.batches) {
       const values = decode(batch);
@@ -322,7 +326,7 @@ class GuaranteeTracker implements GuaranteeChecker {
     Object.assign(m, fresh);
   }
 
-  lossReason(b: string, key: string, down: DownInfo, empty: boolean): string {
+  private lossReason(b: string, key: string, down: DownInfo, empty: boolean): string {
     const recovered = this.recoveries.get(`${b}\u0000${key}`);
     switch (down.kind) {
       case 'wipe':
@@ -336,7 +340,7 @@ class GuaranteeTracker implements GuaranteeChecker {
   }
 
   /** As leader: commit every record below the high watermark not seen committed yet. */
-  commitBelow(b: string, key: string, m: Mirror, hw: number): void {
+  private commitBelow(b: string, key: string, m: Mirror, hw: number): void {
     const upTo = Math.min(hw, m.start + m.vals.length);
     for (let o = Math.max(m.hwSeen, m.start); o < upTo; o++) {
       const v = m.vals[o - m.start] as string | null;
@@ -351,7 +355,7 @@ class GuaranteeTracker implements GuaranteeChecker {
     m.hwSeen = Math.max(m.hwSeen, hw);
   }
 
-  syncBroker(b: string): void {
+  private syncBroker(b: string): void {
     const inst = this.world.nodeState<Broker>(b);
     if (inst === undefined) return;
     // Keys, then get: an entries loop allocates a pair per partition, and this runs after most events.
@@ -365,7 +369,7 @@ class GuaranteeTracker implements GuaranteeChecker {
     this.truncations.delete(b);
   }
 
-  onDown(b: string, down: DownInfo): void {
+  private onDown(b: string, down: DownInfo): void {
     for (const m of (this.mirrors.get(b) as Map<string, Mirror>).values()) {
       if (m.log !== undefined) {
         m.log = undefined;
@@ -376,7 +380,7 @@ class GuaranteeTracker implements GuaranteeChecker {
     }
   }
 
-  noteTruncation(r: TraceRecord, rule: string): void {
+  private noteTruncation(r: TraceRecord, rule: string): void {
     const f = r.fields ?? {};
     const key = tpKey({ topic: f.topic as string, partition: f.partition as number });
     let m = this.truncations.get(r.node);
@@ -417,11 +421,11 @@ class GuaranteeTracker implements GuaranteeChecker {
       const leader = leaderOf(this.c, topic, partition);
       return leader === undefined ? undefined : this.world.nodeState<Broker>(leader)?.logs.get(tpKey({ topic, partition }))?.highWatermark;
     };
-    this.raw = checkHistory(this.history, finalLogs, {
+    this.rawAnomalies = checkHistory(this.history, finalLogs, {
       highWatermark,
       ...(this.options.consumersRanToEnd === undefined ? {} : { consumersRanToEnd: this.options.consumersRanToEnd }),
     });
-    return judge(this.raw, {
+    return judge(this.rawAnomalies, {
       commits: this.commits,
       unclean: this.unclean,
       producers: this.producers,
@@ -436,7 +440,7 @@ class GuaranteeTracker implements GuaranteeChecker {
    * Every trace record. (The switches over the rarer kinds are methods of their own: when a run
    * first meets such a kind, V8 deoptimizes and recompiles that small method, not this hot one.)
    */
-  onTrace(r: TraceRecord): void {
+  private onTrace(r: TraceRecord): void {
     if (this.brokers.has(r.node)) {
       this.dirty.add(r.node);
       this.onBrokerRecord(r);
@@ -447,7 +451,7 @@ class GuaranteeTracker implements GuaranteeChecker {
     }
   }
 
-  onBrokerRecord(r: TraceRecord): void {
+  private onBrokerRecord(r: TraceRecord): void {
     switch (r.kind) {
       case 'replica.truncate':
         this.noteTruncation(r, String(r.fields?.rule ?? 'replica.truncate'));
@@ -476,7 +480,7 @@ class GuaranteeTracker implements GuaranteeChecker {
     }
   }
 
-  onClientRecord(r: TraceRecord): void {
+  private onClientRecord(r: TraceRecord): void {
     switch (r.kind) {
       case 'consumer.offset-reset':
         this.history.push(seek(r, r.fields?.offset as number, `reset (${String(r.fields?.strategy)})`));
@@ -902,8 +906,3 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
 }
 
 /** Append `item` to the list kept under `key`, creating the list on first use. */
-function pushTo<K, T>(map: Map<K, T[]>, key: K, item: T): void {
-  const l = map.get(key);
-  if (l === undefined) map.set(key, [item]);
-  else l.push(item);
-}

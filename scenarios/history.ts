@@ -208,28 +208,28 @@ export function checkHistory(history: readonly CheckedOp[], finalLogs: FinalLogs
  * call to the next, whereas closures made anew in every call were compiled anew every few runs.)
  */
 class HistoryCheck {
-  readonly out: RawAnomaly[] = [];
-  readonly partitions = new Map<string, { topic: string; partition: number }>();
-  readonly finals = new Map<string, FinalIndex | undefined>();
-  readonly sends = new Map<string, SendInfo>();
+  private readonly out: RawAnomaly[] = [];
+  private readonly partitions = new Map<string, { topic: string; partition: number }>();
+  private readonly finals = new Map<string, FinalIndex | undefined>();
+  private readonly sends = new Map<string, SendInfo>();
   /** Per partition: offset → value → its first observation there (acks and polls). */
-  readonly seenAt = new Map<string, Map<number, Map<string, Observation>>>();
+  private readonly seenAt = new Map<string, Map<number, Map<string, Observation>>>();
   /** Per value: offset → its first observation there. */
-  readonly offsetsOf = new Map<string, Map<number, Observation>>();
+  private readonly offsetsOf = new Map<string, Map<number, Observation>>();
   /** Per value: its first poll (where and by whom). */
-  readonly polled = new Map<string, Observation & { offset: number }>();
+  private readonly polled = new Map<string, Observation & { offset: number }>();
   /** Per partition: the furthest position any consumer reached. */
-  readonly reach = new Map<string, number>();
-  readonly consumed = new Set<string>();
+  private readonly reach = new Map<string, number>();
+  private readonly consumed = new Set<string>();
   /** Consumers: per process and partition, the last record read and where a fresh read starts. */
-  readonly readers = new Map<string, Reader>();
+  private readonly readers = new Map<string, Reader>();
 
   constructor(
-    readonly finalLogs: FinalLogs,
-    readonly options: HistoryCheckOptions,
+    private readonly finalLogs: FinalLogs,
+    private readonly options: HistoryCheckOptions,
   ) {}
 
-  finalOf(topic: string, partition: number): FinalIndex | undefined {
+  private finalOf(topic: string, partition: number): FinalIndex | undefined {
     const key = tpKey({ topic, partition });
     if (!this.finals.has(key)) {
       const log = this.finalLogs(topic, partition);
@@ -239,7 +239,7 @@ class HistoryCheck {
   }
 
   /** `key` is the partition's tpKey. */
-  observe(key: string, offset: number, value: string, o: Observation): void {
+  private observe(key: string, offset: number, value: string, o: Observation): void {
     let byOffset = this.seenAt.get(key);
     if (byOffset === undefined) this.seenAt.set(key, (byOffset = new Map()));
     let values = byOffset.get(offset);
@@ -251,14 +251,14 @@ class HistoryCheck {
   }
 
   /** The reading of a consumer of the partition with tpKey `key`. */
-  readerOf(process: string, key: string): Reader {
+  private readerOf(process: string, key: string): Reader {
     const k = `${process}\u0000${key}`;
     let r = this.readers.get(k);
     if (r === undefined) this.readers.set(k, (r = { last: undefined, from: undefined }));
     return r;
   }
 
-  extendReach(key: string, position: number): void {
+  private extendReach(key: string, position: number): void {
     this.reach.set(key, Math.max(this.reach.get(key) ?? 0, position));
   }
 
@@ -276,7 +276,7 @@ class HistoryCheck {
     else this.stepPoll(op, key);
   }
 
-  stepSend(op: TimedOp, key: string, index: number): void {
+  private stepSend(op: TimedOp, key: string, index: number): void {
     if (op.value === undefined) return;
     if (op.type === 'invoke') {
       this.sends.set(op.value, {
@@ -314,7 +314,7 @@ class HistoryCheck {
     }
   }
 
-  stepPoll(op: TimedOp, key: string): void {
+  private stepPoll(op: TimedOp, key: string): void {
     this.consumed.add(key);
     const r = this.readerOf(op.process, key);
     if (op.type === 'invoke') {
@@ -351,15 +351,18 @@ class HistoryCheck {
     return sortAnomalies(this.out);
   }
 
-  lostWrites(): void {
-    // lost-write
-    const sendsBy = new Map<string, [string, SendInfo][]>();
+  /** The sends (value, info) per producer and partition, in the order first seen; `acked`: only those acknowledged at an offset. */
+  private sendsByProducer(acked: boolean): Map<string, [string, SendInfo][]> {
+    const out = new Map<string, [string, SendInfo][]>();
     for (const [value, s] of this.sends) {
-      const key = `${s.process}\u0000${tpKey(s)}`;
-      let l = sendsBy.get(key);
-      if (l === undefined) sendsBy.set(key, (l = []));
-      l.push([value, s]);
+      if (acked && (s.type !== 'ok' || s.offset === undefined)) continue;
+      pushTo(out, producerKey(s), [value, s]);
     }
+    return out;
+  }
+
+  private lostWrites(): void {
+    const sendsBy = this.sendsByProducer(false);
     /** The first value the same producer sent to the partition after `invokeIndex` that is in the final log. */
     const laterPresent = (key: string, invokeIndex: number, fin: FinalIndex): string | undefined => {
       for (const [v, t] of sendsBy.get(key) ?? []) if (t.invokeIndex > invokeIndex && fin.has(v)) return v;
@@ -385,7 +388,7 @@ class HistoryCheck {
       }
       if (this.polled.has(value)) continue; // reported below, from the poll
       // Acknowledged without an offset (acks=0): lost if a later send of the producer made it.
-      const later = laterPresent(`${s.process}\u0000${tpKey(s)}`, s.invokeIndex, fin);
+      const later = laterPresent(producerKey(s), s.invokeIndex, fin);
       if (later !== undefined) {
         this.out.push({
           anomaly: 'lost-write',
@@ -421,8 +424,8 @@ class HistoryCheck {
     }
   }
 
-  duplicates(sortedPartitions: readonly PartitionRef[]): void {
-    // duplicate: observed offsets and final-log offsets together.
+  /** Observed offsets and final-log offsets together. */
+  private duplicates(sortedPartitions: readonly PartitionRef[]): void {
     for (const { key, topic, partition } of sortedPartitions) {
       const fin = this.finalOf(topic, partition);
       const candidates = new Set<string>();
@@ -463,8 +466,7 @@ class HistoryCheck {
     }
   }
 
-  inconsistentOffsets(sortedPartitions: readonly PartitionRef[]): void {
-    // inconsistent-offsets
+  private inconsistentOffsets(sortedPartitions: readonly PartitionRef[]): void {
     for (const { key, topic, partition } of sortedPartitions) {
       const byOffset = this.seenAt.get(key);
       if (byOffset === undefined) continue;
@@ -487,16 +489,9 @@ class HistoryCheck {
     }
   }
 
-  nonmonotonicSends(): void {
-    // nonmonotonic-send: per producer and partition, acknowledged offsets in the order of invocation.
-    const byProducer = new Map<string, [string, SendInfo][]>();
-    for (const [value, s] of this.sends) {
-      if (s.type !== 'ok' || s.offset === undefined) continue;
-      const key = `${s.process}\u0000${tpKey(s)}`;
-      let l = byProducer.get(key);
-      if (l === undefined) byProducer.set(key, (l = []));
-      l.push([value, s]);
-    }
+  /** Per producer and partition, acknowledged offsets in the order of invocation. */
+  private nonmonotonicSends(): void {
+    const byProducer = this.sendsByProducer(true);
     for (const key of [...byProducer.keys()].sort()) {
       const acks = (byProducer.get(key) as [string, SendInfo][]).sort((a, b) => a[1].invokeIndex - b[1].invokeIndex);
       let max: [string, SendInfo] | undefined;
@@ -519,8 +514,7 @@ class HistoryCheck {
     }
   }
 
-  unseen(sortedPartitions: readonly PartitionRef[]): void {
-    // unseen
+  private unseen(sortedPartitions: readonly PartitionRef[]): void {
     for (const { key, topic, partition } of sortedPartitions) {
       if (!this.consumed.has(key)) continue;
       const fin = this.finalOf(topic, partition);
@@ -543,6 +537,18 @@ class HistoryCheck {
       }
     }
   }
+}
+
+/** Append `item` to the list of `key`, making the list if there is none. */
+export function pushTo<K, T>(map: Map<K, T[]>, key: K, item: T): void {
+  const l = map.get(key);
+  if (l === undefined) map.set(key, [item]);
+  else l.push(item);
+}
+
+/** A send's producer and partition, as one map key. */
+function producerKey(s: SendInfo): string {
+  return `${s.process}\u0000${tpKey(s)}`;
 }
 
 /** Anomalies in ANOMALY_NAMES order, then by partition and first offset, else as found. */
