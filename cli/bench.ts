@@ -24,7 +24,7 @@ import { installFaults } from '../sim/faults.js';
 import { drawNemesis } from '../sim/nemesis.js';
 import { Rng } from '../sim/rng.js';
 import { Scheduler } from '../sim/scheduler.js';
-import { DEFAULT_BENCH_ROUNDS, DEFAULT_SWEEP_SEEDS, median } from './common.js';
+import { DEFAULT_BENCH_ROUNDS, DEFAULT_BENCH_SWEEP_SEEDS, median } from './common.js';
 
 export interface ScenarioBench {
   name: string;
@@ -248,7 +248,7 @@ export async function benchSweep(
 }
 
 export async function runBench(
-  sweepSeeds = DEFAULT_SWEEP_SEEDS,
+  sweepSeeds = DEFAULT_BENCH_SWEEP_SEEDS,
   sweepRounds = DEFAULT_BENCH_ROUNDS,
   onRound?: (r: SweepRound, i: number) => void,
 ): Promise<BenchReport> {

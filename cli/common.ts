@@ -62,12 +62,21 @@ export function positiveInt(v: unknown, flag: string, command: string, max = Num
   return v;
 }
 
-/** The seeds `ksim sweep` runs when given neither --seeds nor --seed-range; `ksim bench` sweeps as many. */
+/** The seeds `ksim sweep` runs when given neither --seeds nor --seed-range. */
 export const DEFAULT_SWEEP_SEEDS = 100;
 
 /**
- * The alternating rounds `ksim bench` times the sweep in. Five, not three: on this kind of shared
- * 2-core host single rounds of a 100-seed sweep ranged from 1.5× to 2.1×, and the median of five
- * moves less than the median of three.
+ * The seeds of the sweep `ksim bench` times with 1 worker and with all cores: 400, a sweep of about
+ * two minutes on one core, as a fault search runs for. Every worker warms up its own JIT (≈ 2 s of
+ * CPU, README "Performance"), a fixed cost that a short sweep cannot spread: on this 2-core host
+ * the same pool measured 1.24–1.38× on 40 seeds and a median of 1.68× on 100.
  */
-export const DEFAULT_BENCH_ROUNDS = 5;
+export const DEFAULT_BENCH_SWEEP_SEEDS = 400;
+
+/**
+ * The alternating rounds `ksim bench` times the sweep in. Four: an even number, so that each order
+ * (1 worker first, or the pool first) runs as often as the other, and more than three because on
+ * this kind of shared 2-core host single rounds of the same sweep ranged from 1.6× to 2.2× (the
+ * 1-worker sweep of 400 seeds took 110 s in one round and 146 s in another).
+ */
+export const DEFAULT_BENCH_ROUNDS = 4;

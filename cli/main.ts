@@ -19,7 +19,7 @@ import { type NemesisKind, validateNemesisKinds } from '../sim/nemesis.js';
 import { toJsonLines } from '../sim/trace.js';
 import { parseArgs } from './args.js';
 import { runBench, type SweepRound } from './bench.js';
-import { DEFAULT_BENCH_ROUNDS, DEFAULT_SWEEP_SEEDS, EXIT, loadScenario, parseSets, positiveInt, verdictExit } from './common.js';
+import { DEFAULT_BENCH_ROUNDS, DEFAULT_BENCH_SWEEP_SEEDS, EXIT, loadScenario, parseSets, positiveInt, verdictExit } from './common.js';
 import { replayCommand, shrinkCommand, sweepCommand } from './search.js';
 import { zooCommand } from './zoo.js';
 
@@ -47,9 +47,9 @@ usage:
                  run the kernel demo protocol (a 3-node replicated log) under a random nemesis
   ksim bench [--json] [--sweep-seeds N] [--sweep-rounds R]
                  performance figures: bare scheduler events/s, the demo and a cluster under faults,
-                 and a sweep's speed-up on all cores (N seeds, default ${DEFAULT_SWEEP_SEEDS} as for sweep;
-                 R alternating rounds of 1 worker, the pool, and two 1-worker processes as a
-                 control, default ${DEFAULT_BENCH_ROUNDS})
+                 and a sweep's speed-up on all cores (N seeds, default ${DEFAULT_BENCH_SWEEP_SEEDS}; R alternating
+                 rounds of 1 worker, the pool, and two 1-worker processes as a control, default
+                 ${DEFAULT_BENCH_ROUNDS}; ≈ 20 minutes on 2 cores at the defaults)
   ksim help      this text
 
 Exit codes: 0 valid, 1 invalid, 2 unknown (liveness), 254 bad input, 255 internal error.`;
@@ -258,7 +258,7 @@ function positiveFlag(v: unknown, name: string): number | undefined {
 async function bench(argv: readonly string[]): Promise<number> {
   const { positional, flags } = parseArgs(argv, { json: { type: 'boolean' }, 'sweep-seeds': { type: 'int' }, 'sweep-rounds': { type: 'int' } }, 'bench');
   if (positional.length > 0) throw new InputError(`ksim bench: unexpected argument "${positional[0]}"`);
-  const seeds = positiveInt(flags.get('sweep-seeds'), 'sweep-seeds', 'bench', 100_000) ?? DEFAULT_SWEEP_SEEDS;
+  const seeds = positiveInt(flags.get('sweep-seeds'), 'sweep-seeds', 'bench', 100_000) ?? DEFAULT_BENCH_SWEEP_SEEDS;
   if (seeds < 2) throw new InputError(`ksim bench: --sweep-seeds must be at least 2 (the control runs the seeds in two halves), got ${seeds}`);
   const rounds = positiveInt(flags.get('sweep-rounds'), 'sweep-rounds', 'bench', 100) ?? DEFAULT_BENCH_ROUNDS;
   const json = flags.get('json') === true;
