@@ -904,5 +904,3 @@ function judge(raw: readonly RawAnomaly[], input: JudgeInput): Anomaly[] {
     };
   });
 }
-
-/** Append `item` to the list kept under `key`, creating the list on first use. */

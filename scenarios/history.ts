@@ -209,7 +209,8 @@ export function checkHistory(history: readonly CheckedOp[], finalLogs: FinalLogs
  */
 class HistoryCheck {
   private readonly out: RawAnomaly[] = [];
-  private readonly partitions = new Map<string, { topic: string; partition: number }>();
+  /** Every partition of the history, by tpKey. */
+  private readonly partitions = new Map<string, PartitionRef>();
   private readonly finals = new Map<string, FinalIndex | undefined>();
   private readonly sends = new Map<string, SendInfo>();
   /** Per partition: offset → value → its first observation there (acks and polls). */
@@ -229,8 +230,8 @@ class HistoryCheck {
     private readonly options: HistoryCheckOptions,
   ) {}
 
-  private finalOf(topic: string, partition: number): FinalIndex | undefined {
-    const key = tpKey({ topic, partition });
+  /** The final log of a partition, indexed (`key`: its tpKey, when the caller has it). */
+  private finalOf(topic: string, partition: number, key = tpKey({ topic, partition })): FinalIndex | undefined {
     if (!this.finals.has(key)) {
       const log = this.finalLogs(topic, partition);
       this.finals.set(key, log === undefined ? undefined : new FinalIndex(log));
@@ -265,7 +266,7 @@ class HistoryCheck {
   /** Takes in the history entry at `index`. */
   step(op: CheckedOp, index: number): void {
     const key = tpKey(op);
-    this.partitions.set(key, { topic: op.topic, partition: op.partition });
+    if (!this.partitions.has(key)) this.partitions.set(key, { key, topic: op.topic, partition: op.partition });
     if (op.f === 'seek') {
       const r = this.readerOf(op.process, key);
       r.last = undefined;
@@ -327,7 +328,7 @@ class HistoryCheck {
     if (op.type !== 'ok') return;
     const values = op.values ?? [];
     const offsets = op.offsets ?? [];
-    const fin = this.finalOf(op.topic, op.partition);
+    const fin = this.finalOf(op.topic, op.partition, key);
     for (let i = 0; i < values.length; i++) {
       const value = values[i] as string;
       const offset = offsets[i] as number;
@@ -342,7 +343,7 @@ class HistoryCheck {
 
   /** The end-of-history checks, then every anomaly in report order. */
   finish(): RawAnomaly[] {
-    const sortedPartitions = [...this.partitions.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([key, tp]) => ({ key, ...tp }));
+    const sortedPartitions = [...this.partitions.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.lostWrites();
     this.duplicates(sortedPartitions);
     this.inconsistentOffsets(sortedPartitions);
@@ -427,7 +428,7 @@ class HistoryCheck {
   /** Observed offsets and final-log offsets together. */
   private duplicates(sortedPartitions: readonly PartitionRef[]): void {
     for (const { key, topic, partition } of sortedPartitions) {
-      const fin = this.finalOf(topic, partition);
+      const fin = this.finalOf(topic, partition, key);
       const candidates = new Set<string>();
       for (const values of this.seenAt.get(key)?.values() ?? []) for (const v of values.keys()) candidates.add(v);
       if (fin !== undefined) for (const [v, offs] of fin.offsetOf) if (offs.length > 1) candidates.add(v);
@@ -517,7 +518,7 @@ class HistoryCheck {
   private unseen(sortedPartitions: readonly PartitionRef[]): void {
     for (const { key, topic, partition } of sortedPartitions) {
       if (!this.consumed.has(key)) continue;
-      const fin = this.finalOf(topic, partition);
+      const fin = this.finalOf(topic, partition, key);
       if (fin === undefined) continue;
       const furthest = this.reach.get(key) ?? 0;
       const hw = this.options.highWatermark?.(topic, partition) ?? Number.POSITIVE_INFINITY;
@@ -630,9 +631,9 @@ function checkPollStep(out: RawAnomaly[], op: TimedOp, key: string, r: Reader, v
 /** The partition a value was observed on (for polled values with no recorded send). */
 function findPartition(
   seenAt: Map<string, Map<number, Map<string, Observation>>>,
-  partitions: Map<string, { topic: string; partition: number }>,
+  partitions: Map<string, PartitionRef>,
   value: string,
-): { topic: string; partition: number } | undefined {
+): PartitionRef | undefined {
   for (const [key, byOffset] of seenAt) for (const values of byOffset.values()) if (values.has(value)) return partitions.get(key);
   return undefined;
 }
